@@ -1,0 +1,39 @@
+import subprocess
+import sys
+
+from converter.cli import COMMANDS, main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "converter", *args], capture_output=True,
+                          text=True)
+
+
+def test_help_lists_every_command():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for name in COMMANDS:
+        assert name in proc.stdout
+
+
+def test_unknown_command_exits_2():
+    proc = run_cli("no-such-command")
+    assert proc.returncode == 2
+    assert "no-such-command" in proc.stderr
+
+
+def test_every_command_resolves():
+    import click
+
+    from converter.cli import cli
+    ctx = click.Context(cli)
+    for name in COMMANDS:
+        assert isinstance(cli.get_command(ctx, name), click.Command), name
+
+
+def test_main_maps_config_error_to_exit_2(monkeypatch, capsys):
+    import pytest
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--bad-option"])
+    assert exc.value.code == 2
