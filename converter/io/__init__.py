@@ -1,0 +1,1 @@
+"""Input and output: raw readers, dataset readers and the XPT / Dataset-JSON writers."""
