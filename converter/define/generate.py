@@ -1,0 +1,807 @@
+"""Generate define.xml 2.1 from finished datasets: metadata from the Dataset objects, facts from data.
+
+Nothing here is typed by hand. Dataset and variable attributes (label, class, structure, keys,
+role, core, codelist, origin, source, method, comment) come from the :class:`~converter.model.Dataset`
+metadata that the metadata stage filled from ``specs/`` and the mapping/derivation origins; data
+types, lengths, significant digits, value-level metadata and the codelist terms come from the
+data; NCI codes, decodes and extensibility come from the CT package. What cannot be described is
+an issue (rule ids ``DEF.*``, stage ``define``), never a silent guess.
+
+>>> import pandas as pd
+>>> from converter.ct import load_ct
+>>> from converter.model import Dataset, DatasetMeta, VariableMeta
+>>> dm = Dataset(DatasetMeta("DM", "Demographics", klass="SPECIAL PURPOSE",
+...                          structure="One record per subject", keys=["STUDYID", "USUBJID"],
+...                          variables=[VariableMeta("STUDYID", "Study Identifier", origin="Protocol"),
+...                                     VariableMeta("USUBJID", "Unique Subject Identifier",
+...                                                  origin="Assigned"),
+...                                     VariableMeta("SEX", "Sex", codelist="SEX",
+...                                                  origin="Collected")]),
+...              pd.DataFrame({"STUDYID": ["S1", "S1"], "USUBJID": ["S1-1", "S1-2"],
+...                            "SEX": ["F", "F"]}))
+>>> d = build_define_model({"DM": dm}, standard="SDTMIG 3.3", study_id="S1", study_name="S1",
+...                        ct=load_ct("sdtmct-2015-12-18"), created="2024-01-01T00:00:00")
+>>> [i.coded_value for i in d.codelist("CL.SEX").items]
+['F']
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from converter import __version__
+from converter.ct import CTPackage, load_ct
+from converter.define.model import (
+    ITEM_GROUP_CLASSES,
+    CodeList,
+    CodeListItem,
+    CommentDef,
+    Define,
+    DocumentRef,
+    ExternalCodeList,
+    ItemDef,
+    ItemGroupDef,
+    ItemRef,
+    Leaf,
+    MetaDataVersion,
+    MethodDef,
+    Origin,
+    PDFPageRef,
+    RangeCheck,
+    Standard,
+    Study,
+    ValueListDef,
+    WhereClauseDef,
+)
+from converter.define.serialise import to_xml
+from converter.errors import ConfigError
+from converter.issues import IssueLog
+from converter.model import PROVENANCE_COLUMNS, Dataset, DatasetMeta, VariableMeta
+
+STAGE = "define"
+SAS_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,7}$")
+SAS_FORMAT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_.]{0,7}$")
+MEDDRA_VARIABLE = re.compile(
+    r"^(AE|MH|CE)(DECOD|BODSYS|BDSYCD|LLT|LLTCD|PTCD|HLT|HLTCD|HLGT|HLGTCD|SOC|SOCCD)$")
+EXTERNAL_DICTIONARIES = {"MEDDRA": "MedDRA", "WHODD": "WHODD", "WHODRUG": "WHODD",
+                         "LOINC": "LOINC", "SNOMED": "SNOMED", "UNII": "UNII"}
+DATE_TYPES = ("date", "datetime", "time", "partialDate", "partialTime", "partialDatetime",
+              "incompleteDatetime", "durationDatetime", "intervalDatetime")
+CHAR_TYPES = ("text",) + DATE_TYPES
+# origin words used by specs and mappings -> (def:Origin Type, default Source)
+ORIGIN_WORDS = {
+    "collected": ("Collected", "Investigator"), "crf": ("Collected", "Investigator"),
+    "edt": ("Collected", "Vendor"), "vendor": ("Collected", "Vendor"),
+    "derived": ("Derived", "Sponsor"), "assigned": ("Assigned", "Sponsor"),
+    "protocol": ("Protocol", "Sponsor"), "predecessor": ("Predecessor", None),
+    "not available": ("Not Available", None), "other": ("Other", None),
+}
+CT_PUBLISHING_SETS = {"sdtmct": "SDTM", "adamct": "ADaM", "define-xmlct": "DEFINE-XML",
+                      "sendct": "SEND", "cdashct": "CDASH"}
+STANDARD_NAMES = {"SDTMIG": ("SDTMIG", "Tabulation"), "ADAMIG": ("ADaMIG", "Analysis")}
+
+
+# --------------------------------------------------------------------------------------------
+# facts from data (vectorised per column)
+# --------------------------------------------------------------------------------------------
+
+@dataclass
+class ColumnFacts:
+    data_type: str
+    length: int | None
+    significant_digits: int | None
+    n_missing: int
+    n: int
+
+
+def _present_text(series: pd.Series) -> pd.Series:
+    s = series[series.notna()]
+    s = s.astype(str)
+    return s[s != ""]
+
+
+def _number_strings(values: np.ndarray) -> np.ndarray:
+    """Shortest fixed-point text of finite floats (up to 10 decimals), vectorised."""
+    text = np.char.mod("%.10f", values)
+    text = np.char.rstrip(np.char.rstrip(text, "0"), ".")
+    return text
+
+
+def _numeric_facts(values: np.ndarray) -> tuple[str, int | None, int | None]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return "integer", None, None
+    text = _number_strings(finite)
+    digits = np.char.str_len(np.char.lstrip(text, "-"))
+    dot = np.char.find(text, ".")
+    decimals = np.where(dot >= 0, np.char.str_len(text) - dot - 1, 0)
+    if int(decimals.max()) == 0:
+        return "integer", int(digits.max()), None
+    return "float", int(digits.max()), int(decimals.max())
+
+
+def column_facts(series: pd.Series, var_type: str, declared: str | None) -> ColumnFacts:
+    """Data type, length and significant digits of one column (or a subset of it)."""
+    n = len(series)
+    if var_type == "Num":
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        missing = int(np.isnan(values).sum())
+        dtype, length, sig = _numeric_facts(values)
+        return ColumnFacts(dtype, length, sig, missing, n)
+    text = _present_text(series)
+    missing = n - len(text)
+    length = int(text.str.encode("utf-8").str.len().max()) if len(text) else None
+    if declared in DATE_TYPES:
+        return ColumnFacts(declared, length, None, missing, n)
+    return ColumnFacts("text", length, None, missing, n)
+
+
+def _text_as_number(series: pd.Series) -> ColumnFacts | None:
+    """Facts of a text subset whose every present value is a number (value-level results)."""
+    text = _present_text(series)
+    if not len(text):
+        return None
+    nums = pd.to_numeric(text, errors="coerce")
+    if nums.isna().any():
+        return None
+    stripped = text.str.strip().str.lstrip("+-")
+    dot = stripped.str.find(".")
+    decimals = np.where(dot >= 0, stripped.str.len() - dot - 1, 0)
+    dtype = "float" if int(np.max(decimals)) > 0 else "integer"
+    return ColumnFacts(dtype, int(text.str.len().max()),
+                       int(np.max(decimals)) if dtype == "float" else None,
+                       len(series) - len(text), len(series))
+
+
+# --------------------------------------------------------------------------------------------
+# builder
+# --------------------------------------------------------------------------------------------
+
+def _oid_part(value: object) -> str:
+    text = re.sub(r"[^A-Za-z0-9_.\-]", "_", str(value))
+    return text or "_"
+
+
+def _parse_standard(standard: str) -> tuple[str, str, str]:
+    """'SDTMIG 3.3' -> ('SDTMIG', '3.3', 'Tabulation')."""
+    parts = standard.replace("-", " ").split()
+    if len(parts) != 2 or parts[0].upper() not in STANDARD_NAMES:
+        raise ConfigError(f"standard '{standard}' is not understood", key="standard",
+                          hint="write it as 'SDTMIG 3.3' or 'ADaMIG 1.1'")
+    name, purpose = STANDARD_NAMES[parts[0].upper()]
+    return name, parts[1], purpose
+
+
+def _iso(created: datetime | str) -> str:
+    if isinstance(created, datetime):
+        return created.replace(microsecond=0).isoformat()
+    try:
+        return datetime.fromisoformat(str(created)).replace(microsecond=0).isoformat()
+    except ValueError as exc:
+        raise ConfigError(f"created '{created}' is not an ISO 8601 date-time", key="created",
+                          hint="e.g. 2024-05-01T12:00:00") from exc
+
+
+@dataclass
+class _CodelistUse:
+    """A codelist as the study uses it: the CT codelist (or sponsor/external) and used values."""
+
+    oid: str
+    name: str
+    ct: CTPackage | None = None
+    code: str | None = None
+    extensible: bool = True
+    external: str | None = None
+    data_type: str = "text"
+    values: dict[str, None] = field(default_factory=dict)    # ordered set
+    decodes: dict[str, str] = field(default_factory=dict)    # sponsor decodes from data
+    users: list[str] = field(default_factory=list)           # "DS.VAR" using it
+
+
+class _Builder:
+    def __init__(self, datasets: Mapping[str, Dataset], *, standard: str, study_id: str,
+                 study_name: str, ct: Sequence[CTPackage], created: str, issues: IssueLog,
+                 study_description: str | None, protocol_name: str | None, acrf: str | None,
+                 crf_pages: Mapping[str, Mapping[str, str]], supplemental_docs:
+                 Sequence[tuple[str, str]], dataset_format: str, dictionaries: Mapping[str, str],
+                 stylesheet_href: str | None):
+        self.datasets = datasets
+        self.ig_name, self.ig_version, self.purpose = _parse_standard(standard)
+        self.sdtm = self.ig_name == "SDTMIG"
+        self.study_id = study_id
+        self.study_name = study_name
+        self.ct = list(ct)
+        self.created = created
+        self.issues = issues
+        self.study_description = study_description
+        self.protocol_name = protocol_name
+        self.acrf = acrf
+        self.crf_pages = crf_pages
+        self.supplemental_docs = supplemental_docs
+        self.dataset_format = dataset_format
+        self.dictionaries = {k.upper(): v for k, v in dictionaries.items()}
+        self.stylesheet_href = stylesheet_href
+        self.ig_oid = f"STD.{self.ig_name}.{self.ig_version}"
+        self.mdv = MetaDataVersion(
+            oid=f"MDV.{_oid_part(study_id)}.{self.ig_name}.{self.ig_version}",
+            name=f"{study_name} {self.ig_name} {self.ig_version} data definitions",
+            description=f"Data definitions of the {self.ig_name} {self.ig_version} datasets of "
+                        f"study {study_name}")
+        self.codelists: dict[str, _CodelistUse] = {}
+        self.ct_used: dict[str, CTPackage] = {}
+        self.standard_datasets = self._standard_datasets(standard)
+
+    # ----- helpers -------------------------------------------------------------------------
+    def issue(self, rule: str, message: str, severity: str = "warning", **kw: object) -> None:
+        self.issues.add(rule, message, severity=severity, stage=STAGE, **kw)
+
+    @staticmethod
+    def _standard_datasets(standard: str) -> set[str] | None:
+        try:
+            from converter.metadata.spec import load_spec
+            spec = load_spec(standard)
+        except Exception:  # noqa: BLE001 - without a spec every dataset counts as standard
+            return None
+        return {name for name in spec.datasets if name != "SUPPQUAL"}
+
+    def _is_standard_dataset(self, name: str) -> bool:
+        if self.standard_datasets is None:
+            return True
+        return name in self.standard_datasets or (name.startswith("SUPP") and len(name) <= 8)
+
+    def _ct_codelist(self, ref: str):
+        for pkg in self.ct:
+            if pkg.has(ref):
+                return pkg, pkg.codelist(ref)
+        return None, None
+
+    # ----- documents ----------------------------------------------------------------------
+    def documents(self) -> None:
+        if self.acrf:
+            self.mdv.annotated_crf.append(DocumentRef("LF.acrf"))
+            self.mdv.leaves.append(Leaf("LF.acrf", self.acrf, "Annotated CRF"))
+        for i, (href, title) in enumerate(self.supplemental_docs, start=1):
+            self.mdv.supplemental_docs.append(DocumentRef(f"LF.doc{i}"))
+            self.mdv.leaves.append(Leaf(f"LF.doc{i}", href, title))
+
+    # ----- datasets -----------------------------------------------------------------------
+    def dataset(self, ds: Dataset) -> None:
+        meta = ds.meta
+        name = meta.name.upper()
+        data = ds.data
+        columns = [c for c in data.columns if c not in PROVENANCE_COLUMNS]
+        described = {v.name: v for v in meta.variables}
+        for v in meta.variables:
+            if v.name not in data.columns:
+                self.issue("DEF.VAR.NODATA", f"{name}.{v.name} is in the dataset metadata but "
+                           "not in the data; it is not described in define.xml", "error",
+                           dataset=name, variable=v.name)
+        variables: list[VariableMeta] = []
+        for col in columns:
+            vm = described.get(col)
+            if vm is None:
+                num = (pd.api.types.is_numeric_dtype(data[col].dtype)
+                       and not pd.api.types.is_bool_dtype(data[col].dtype))
+                vm = VariableMeta(name=col, type="Num" if num else "Char")
+                self.issue("DEF.VAR.NOMETA", f"{name}.{col} is in the data but has no metadata; "
+                           "described from the data alone (no label, origin)", "error",
+                           dataset=name, variable=col)
+            variables.append(vm)
+
+        ig_oid = f"IG.{_oid_part(name)}"
+        standard = self._is_standard_dataset(name)
+        class_name = self._class_name(meta, name)
+        structure = meta.structure
+        if not structure:
+            structure = "Structure not specified"
+            self.issue("DEF.STRUCTURE", f"dataset {name} has no structure in its metadata",
+                       dataset=name, expected="a structure such as 'One record per subject'")
+        if not meta.label:
+            self.issue("DEF.LABEL", f"dataset {name} has no label", dataset=name)
+        if "USUBJID" in data.columns:
+            repeating = bool(data["USUBJID"].duplicated().any())
+            reference = False
+        else:
+            repeating = bool(len(data) > 1)
+            reference = True
+        if meta.repeating is not None:
+            repeating = meta.repeating
+        if meta.reference_data is not None:
+            reference = meta.reference_data
+        comment_oid = None
+        if meta.comment:
+            comment_oid = f"COM.{_oid_part(name)}"
+            self.mdv.comments.append(CommentDef(comment_oid, meta.comment))
+        if not SAS_NAME.match(name):
+            self.issue("DEF.NAME", f"dataset name {name} is not a SAS name of at most 8 "
+                       "characters", "error", dataset=name)
+        leaf_id = f"LF.{_oid_part(name)}"
+        href = f"{name.lower()}.{self.dataset_format}"
+        group = ItemGroupDef(
+            oid=ig_oid, name=name, repeating=repeating, structure=structure,
+            description=meta.label or None, domain=(name if self.sdtm else None),
+            is_reference_data=reference,
+            sas_dataset_name=name if SAS_NAME.match(name) else None, purpose=self.purpose,
+            archive_location_id=leaf_id, standard_oid=self.ig_oid if standard else None,
+            is_non_standard=not standard, has_no_data=len(data) == 0, comment_oid=comment_oid,
+            class_name=class_name, leaf=Leaf(leaf_id, href, href))
+        keys = [k for k in meta.keys if k in columns]
+        for k in meta.keys:
+            if k not in columns:
+                self.issue("DEF.KEY", f"key variable {name}.{k} is not in the data",
+                           "error", dataset=name, variable=k)
+        value_lists = self._value_level_plan(name, data, columns)
+        for order, vm in enumerate(variables, start=1):
+            item_oid = f"IT.{_oid_part(name)}.{_oid_part(vm.name)}"
+            item, method_oid = self._item_def(name, vm, data[vm.name], item_oid)
+            mandatory = (vm.core == "Req") or vm.name in keys
+            group.item_refs.append(ItemRef(
+                item_oid=item_oid, mandatory=mandatory, order_number=order,
+                key_sequence=(keys.index(vm.name) + 1) if vm.name in keys else None,
+                method_oid=method_oid, role=vm.role if (self.sdtm and vm.role) else None))
+            if vm.name in value_lists:
+                item.value_list_oid = self._value_list(name, data, vm, item, value_lists[vm.name])
+            self.mdv.item_defs.append(item)
+        self.mdv.item_groups.append(group)
+
+    def _class_name(self, meta: DatasetMeta, name: str) -> str | None:
+        if not meta.klass:
+            self.issue("DEF.CLASS", f"dataset {name} has no class in its metadata", dataset=name)
+            return None
+        klass = meta.klass.strip().upper().replace("-", " ")
+        if klass not in ITEM_GROUP_CLASSES:
+            self.issue("DEF.CLASS", f"class '{meta.klass}' of dataset {name} is not a "
+                       "Define-XML 2.1 dataset class; def:Class left out", dataset=name,
+                       value=meta.klass, expected=", ".join(ITEM_GROUP_CLASSES))
+            return None
+        return klass
+
+    # ----- variables ----------------------------------------------------------------------
+    def _origin(self, ds: str, vm: VariableMeta, var: str | None = None) -> list[Origin]:
+        var = var or vm.name
+        word = (vm.origin or "").strip()
+        if not word:
+            self.issue("DEF.ORIGIN.MISSING", f"{ds}.{var} has no origin in its metadata",
+                       dataset=ds, variable=var,
+                       expected="Collected, Derived, Assigned, Protocol or Predecessor")
+            return []
+        found = ORIGIN_WORDS.get(word.lower())
+        if found is None:
+            self.issue("DEF.ORIGIN.UNKNOWN", f"origin '{word}' of {ds}.{var} is not a "
+                       "Define-XML origin; no def:Origin written", "error", dataset=ds,
+                       variable=var, value=word,
+                       expected="Collected, Derived, Assigned, Protocol, Predecessor, CRF, eDT")
+            return []
+        otype, source = found
+        refs: list[DocumentRef] = []
+        pages = (self.crf_pages.get(ds) or {}).get(var)
+        if otype == "Collected" and pages and self.acrf:
+            refs.append(DocumentRef("LF.acrf", [PDFPageRef("PhysicalRef", str(pages))]))
+        description = vm.source or None
+        if otype == "Predecessor" and not description:
+            self.issue("DEF.ORIGIN.PREDECESSOR", f"{ds}.{var} is a predecessor variable but "
+                       "its source is not named", dataset=ds, variable=var,
+                       expected="e.g. ADSL.TRTSDT")
+        return [Origin(otype, source, description, refs)]
+
+    def _item_def(self, ds: str, vm: VariableMeta, series: pd.Series, oid: str
+                  ) -> tuple[ItemDef, str | None]:
+        facts = column_facts(series, vm.type, vm.data_type)
+        data_type, length, sig = self._type_length(ds, vm, facts)
+        method_oid = None
+        if vm.method:
+            method_oid = f"MT.{_oid_part(ds)}.{_oid_part(vm.name)}"
+            self.mdv.methods.append(MethodDef(
+                method_oid, f"Algorithm to derive {ds}.{vm.name}",
+                "Imputation" if "imput" in vm.method.lower() else "Computation", vm.method))
+        elif (vm.origin or "").strip().lower() == "derived":
+            self.issue("DEF.METHOD.MISSING", f"{ds}.{vm.name} is derived but no method "
+                       "describes the derivation", dataset=ds, variable=vm.name)
+        comment_oid = None
+        if vm.comment:
+            comment_oid = f"COM.{_oid_part(ds)}.{_oid_part(vm.name)}"
+            self.mdv.comments.append(CommentDef(comment_oid, vm.comment))
+        if not vm.label:
+            self.issue("DEF.LABEL", f"{ds}.{vm.name} has no label", dataset=ds,
+                       variable=vm.name)
+        if not SAS_NAME.match(vm.name):
+            self.issue("DEF.NAME", f"{ds}.{vm.name} is not a SAS name of at most 8 characters",
+                       "error", dataset=ds, variable=vm.name)
+        display = vm.display_format or vm.format
+        if display and not display.strip():
+            display = None
+        mandatory_missing = facts.n_missing if vm.core == "Req" else 0
+        if mandatory_missing:
+            self.issue("DEF.MANDATORY", f"{ds}.{vm.name} is required but missing in "
+                       f"{mandatory_missing} record(s)", "error", dataset=ds, variable=vm.name,
+                       value=mandatory_missing)
+        item = ItemDef(
+            oid=oid, name=vm.name, data_type=data_type, length=length,
+            significant_digits=sig, sas_field_name=vm.name if SAS_NAME.match(vm.name) else None,
+            display_format=display, comment_oid=comment_oid, description=vm.label or None,
+            codelist_oid=self._codelist_for(ds, vm, series, data_type),
+            origins=self._origin(ds, vm))
+        return item, method_oid
+
+    def _type_length(self, ds: str, vm: VariableMeta, facts: ColumnFacts
+                     ) -> tuple[str, int | None, int | None]:
+        declared = vm.data_type
+        if vm.type == "Num":
+            data_type = facts.data_type
+            if declared == "integer" and data_type == "float":
+                self.issue("DEF.DATATYPE", f"{ds}.{vm.name} is declared integer but holds "
+                           "non-integer values; described as float", dataset=ds,
+                           variable=vm.name, expected="integer")
+            length = facts.length if facts.length is not None else 8
+            return data_type, length, facts.significant_digits
+        data_type = declared if declared in CHAR_TYPES else "text"
+        if declared is None and vm.name.endswith("DTC") and facts.length:
+            data_type = "datetime"
+        if data_type != "text":
+            return data_type, None, None
+        length = vm.length if vm.length else facts.length
+        if facts.length and vm.length and facts.length > vm.length:
+            self.issue("DEF.LENGTH", f"{ds}.{vm.name} holds values of {facts.length} bytes, "
+                       f"longer than its declared length {vm.length}", "error", dataset=ds,
+                       variable=vm.name, value=facts.length, expected=f"<= {vm.length}")
+            length = facts.length
+        return data_type, max(1, length or 1), None
+
+    # ----- codelists ----------------------------------------------------------------------
+    def _codelist_for(self, ds: str, vm: VariableMeta, series: pd.Series, data_type: str
+                      ) -> str | None:
+        ref = (vm.codelist or "").strip()
+        if not ref and MEDDRA_VARIABLE.match(vm.name):
+            ref = "MedDRA"
+        if not ref:
+            return None
+        present = _present_text(series) if vm.type == "Char" else pd.Series(
+            _number_strings(pd.to_numeric(series, errors="coerce").dropna().to_numpy(
+                dtype=np.float64)), dtype=object)
+        values = list(dict.fromkeys(sorted(present.unique().tolist())))
+        external = EXTERNAL_DICTIONARIES.get(ref.upper())
+        if external:
+            use = self.codelists.setdefault(f"EXT.{external}", _CodelistUse(
+                oid=f"CL.{_oid_part(external)}", name=f"{external} dictionary",
+                external=external, data_type=data_type))
+            use.users.append(f"{ds}.{vm.name}")
+            return use.oid
+        pkg, cl = self._ct_codelist(ref)
+        if cl is None:
+            key = f"SPONSOR.{ref.upper()}"
+            if key not in self.codelists:
+                self.issue("DEF.CT.UNKNOWN", f"codelist '{ref}' of {ds}.{vm.name} is not in the "
+                           f"CT package(s) {[p.name for p in self.ct]}; written as a sponsor "
+                           "codelist with the values in the data", dataset=ds, variable=vm.name,
+                           value=ref)
+                self.codelists[key] = _CodelistUse(oid=f"CL.{_oid_part(ref)}", name=ref,
+                                                   data_type=data_type)
+            use = self.codelists[key]
+        else:
+            key = f"CT.{cl.code}"
+            use = self.codelists.setdefault(key, _CodelistUse(
+                oid=f"CL.{_oid_part(cl.submission_value)}", name=cl.name, ct=pkg, code=cl.code,
+                extensible=cl.extensible, data_type=data_type))
+            known = set(cl.values)
+            outside = [v for v in values if v not in known]
+            for v in outside:
+                if cl.extensible:
+                    self.issue("DEF.CT.EXTENDED", f"{ds}.{vm.name} value '{v}' extends the "
+                               f"extensible codelist {cl.submission_value} ({cl.code})",
+                               "notice", dataset=ds, variable=vm.name, value=v)
+                else:
+                    self.issue("DEF.CT.NOTINCL", f"{ds}.{vm.name} value '{v}' is not a term of "
+                               f"the non-extensible codelist {cl.submission_value} ({cl.code})",
+                               "error", dataset=ds, variable=vm.name, value=v,
+                               expected=", ".join(cl.values[:20]))
+        if use.data_type != data_type:
+            use.data_type = "text"
+        use.users.append(f"{ds}.{vm.name}")
+        for v in values:
+            use.values[v] = None
+        return use.oid
+
+    def codelist_objects(self) -> list[CodeList]:
+        out: list[CodeList] = []
+        for use in self.codelists.values():
+            if use.external:
+                version = self.dictionaries.get(use.external.upper())
+                if not version:
+                    self.issue("DEF.DICT.VERSION", f"the {use.external} version is not configured "
+                               f"(used by {', '.join(use.users)}); ExternalCodeList has no Version",
+                               expected="a dictionary version in the study configuration")
+                out.append(CodeList(use.oid, use.name, data_type=use.data_type,
+                                    external=ExternalCodeList(use.external, version or None)))
+                continue
+            if not use.values:
+                # no value of any user variable is present: nothing to describe, no reference
+                for item in self.mdv.item_defs:
+                    if item.codelist_oid == use.oid:
+                        item.codelist_oid = None
+                continue
+            if use.ct is None:
+                items = [CodeListItem(v, decode=use.decodes.get(v)) for v in use.values]
+                enumerated = not use.decodes
+                out.append(CodeList(use.oid, use.name, data_type=use.data_type, items=items,
+                                    enumerated=enumerated))
+                continue
+            cl = use.ct.codelist(use.code)
+            terms = cl.terms.set_index("term_submission_value")
+            in_ct = [v for v in cl.values if v in use.values]
+            extra = [v for v in use.values if v not in terms.index]
+            items = [CodeListItem(v, decode=str(terms.at[v, "term_preferred_term"]) or v,
+                                  nci_code=str(terms.at[v, "term_code"]) or None)
+                     for v in in_ct]
+            items += [CodeListItem(v, decode=v, extended_value=True) for v in extra]
+            std_oid = self._ct_standard_oid(use.ct)
+            out.append(CodeList(use.oid, use.name, data_type=use.data_type,
+                                standard_oid=std_oid, items=items, nci_code=use.code))
+        out.sort(key=lambda c: c.oid)
+        return out
+
+    def _ct_standard_oid(self, pkg: CTPackage) -> str:
+        self.ct_used[pkg.name] = pkg
+        return f"STD.CT.{_oid_part(pkg.name)}"
+
+    def standards(self) -> list[Standard]:
+        stds = []
+        if any(g.standard_oid == self.ig_oid for g in self.mdv.item_groups):
+            stds.append(Standard(self.ig_oid, self.ig_name, "IG", self.ig_version))
+        for name, _pkg in sorted(self.ct_used.items()):
+            prefix, _, version = name.partition("-20")
+            stds.append(Standard(f"STD.CT.{_oid_part(name)}", "CDISC/NCI", "CT",
+                                 "20" + version if version else name,
+                                 publishing_set=CT_PUBLISHING_SETS.get(prefix)))
+        return stds
+
+    # ----- value-level metadata -----------------------------------------------------------
+    def _value_level_plan(self, name: str, data: pd.DataFrame, columns: list[str]
+                          ) -> dict[str, tuple[str, str | None]]:
+        """{result variable: (by variable, label variable)} for this dataset."""
+        plan: dict[str, tuple[str, str | None]] = {}
+        if name.startswith("SUPP") and {"QNAM", "QVAL"} <= set(columns):
+            plan["QVAL"] = ("QNAM", "QLABEL" if "QLABEL" in columns else None)
+        if "PARAMCD" in columns:
+            for res in ("AVAL", "AVALC"):
+                if res in columns:
+                    plan[res] = ("PARAMCD", "PARAM" if "PARAM" in columns else None)
+        for col in columns:
+            if col.endswith("TESTCD") and len(col) == 8:
+                prefix = col[:2]
+                label = f"{prefix}TEST" if f"{prefix}TEST" in columns else None
+                for res in ("ORRES", "STRESC", "STRESN"):
+                    if prefix + res in columns:
+                        plan[prefix + res] = (col, label)
+        return plan
+
+    def _value_list(self, ds: str, data: pd.DataFrame, vm: VariableMeta, parent: ItemDef,
+                    plan: tuple[str, str | None]) -> str | None:
+        by, label_col = plan
+        keys = data[by]
+        present = keys.notna() & (keys.astype(str) != "")
+        values = sorted(keys[present].astype(str).unique().tolist())
+        vl_oid = f"VL.{_oid_part(ds)}.{_oid_part(vm.name)}"
+        by_oid = f"IT.{_oid_part(ds)}.{_oid_part(by)}"
+        vl = ValueListDef(vl_oid)
+        used_oids: set[str] = set()
+        qorig = data["QORIG"] if (ds.startswith("SUPP") and "QORIG" in data.columns) else None
+        key_text = keys.astype(str)
+        for value in values:
+            mask = (key_text == value) & present
+            sub = data.loc[mask, vm.name]
+            if vm.type == "Char":
+                if not len(_present_text(sub)):
+                    continue
+                facts = _text_as_number(sub) or column_facts(sub, "Char", None)
+            else:
+                facts = column_facts(sub, "Num", None)
+                if facts.n_missing == facts.n:
+                    continue
+            base = f"{vl_oid[3:]}.{_oid_part(value)}"
+            item_oid, n = f"IT.{base}", 1
+            while item_oid in used_oids:
+                n += 1
+                item_oid = f"IT.{base}.{n}"
+            used_oids.add(item_oid)
+            wc_oid = "WC." + item_oid[3:]
+            description = None
+            if label_col is not None:
+                labels = _present_text(data.loc[mask, label_col]).unique()
+                if len(labels) == 1:
+                    description = str(labels[0])
+            origins = [Origin(o.type, o.source, o.description, list(o.document_refs))
+                       for o in parent.origins]
+            if qorig is not None:
+                origin_words = _present_text(qorig[mask]).unique()
+                if len(origin_words) == 1:
+                    sub_vm = VariableMeta(name=vm.name, origin=str(origin_words[0]))
+                    origins = self._origin(ds, sub_vm, var=f"QVAL where QNAM={value}")
+            length = facts.length if facts.data_type in ("text", "integer", "float") else None
+            self.mdv.item_defs.append(ItemDef(
+                oid=item_oid, name=vm.name, data_type=facts.data_type,
+                length=max(1, length) if length is not None else None,
+                significant_digits=facts.significant_digits,
+                sas_field_name=vm.name if SAS_NAME.match(vm.name) else None,
+                display_format=None, description=description or vm.label or None,
+                origins=origins))
+            self.mdv.where_clauses.append(WhereClauseDef(wc_oid, [
+                RangeCheck("EQ", by_oid, [value])]))
+            vl.item_refs.append(ItemRef(item_oid, mandatory=facts.n_missing == 0,
+                                        order_number=len(vl.item_refs) + 1,
+                                        where_clause_oids=[wc_oid]))
+        if not vl.item_refs:
+            return None
+        self.mdv.value_lists.append(vl)
+        return vl_oid
+
+    # ----- sponsor decodes ----------------------------------------------------------------
+    def paramcd_codelists(self) -> None:
+        """ADaM PARAMCD without a CT codelist: a sponsor codelist decoded by PARAM (from data)."""
+        for group in self.mdv.item_groups:
+            ds = self.datasets_by_name[group.name]
+            if not {"PARAMCD", "PARAM"} <= set(ds.data.columns):
+                continue
+            item = next(i for i in self.mdv.item_defs if i.oid == f"IT.{group.oid[3:]}.PARAMCD")
+            if item.codelist_oid is not None:
+                continue
+            pairs = ds.data[["PARAMCD", "PARAM"]].dropna().drop_duplicates()
+            if pairs.empty or pairs["PARAMCD"].duplicated().any():
+                continue
+            oid = f"CL.{group.oid[3:]}.PARAMCD"
+            use = _CodelistUse(oid=oid, name=f"Parameter codes of {group.name}")
+            for code, decode in sorted(zip(pairs["PARAMCD"].astype(str),
+                                           pairs["PARAM"].astype(str))):
+                use.values[code] = None
+                use.decodes[code] = decode
+            use.users.append(f"{group.name}.PARAMCD")
+            self.codelists[f"SPONSOR.{oid}"] = use
+            item.codelist_oid = oid
+
+    # ----- whole document -----------------------------------------------------------------
+    def build(self) -> Define:
+        self.documents()
+        names = sorted(self.datasets, key=lambda n: (self._sort_key(n), n))
+        self.datasets_by_name = {self.datasets[n].meta.name.upper(): self.datasets[n]
+                                 for n in names}
+        for n in names:
+            self.dataset(self.datasets[n])
+        if not self.sdtm:
+            self.paramcd_codelists()
+        self.mdv.codelists = self.codelist_objects()
+        self.mdv.standards = self.standards()
+        self.mdv.methods.sort(key=lambda m: m.oid)
+        self.mdv.comments.sort(key=lambda c: c.oid)
+        study_oid = f"STDY.{_oid_part(self.study_id)}"
+        return Define(
+            file_oid=f"{_oid_part(self.study_id)}.{self.ig_name}.{self.ig_version}.define",
+            creation_datetime=self.created,
+            study=Study(study_oid, self.study_name,
+                        self.study_description or self.study_name,
+                        self.protocol_name or self.study_id, self.mdv),
+            originator="cdisc-converter", source_system="cdisc-converter",
+            source_system_version=__version__, stylesheet_href=self.stylesheet_href)
+
+    def _sort_key(self, name: str) -> int:
+        """Dataset order: SDTM by class (special purpose, trial design...), ADSL first."""
+        n = name.upper()
+        if not self.sdtm:
+            return 0 if n == "ADSL" else 1
+        meta = self.datasets[name].meta
+        order = ["TRIAL DESIGN", "SPECIAL PURPOSE", "INTERVENTIONS", "EVENTS", "FINDINGS",
+                 "FINDINGS ABOUT", "RELATIONSHIP"]
+        klass = (meta.klass or "").upper().replace("-", " ")
+        return order.index(klass) if klass in order else len(order)
+
+
+def _ct_list(ct: CTPackage | str | Iterable[CTPackage | str] | None) -> list[CTPackage]:
+    if ct is None:
+        return []
+    if isinstance(ct, (CTPackage, str)):
+        ct = [ct]
+    return [load_ct(c) if isinstance(c, str) else c for c in ct]
+
+
+def build_define_model(datasets: Mapping[str, Dataset], *, standard: str, study_id: str,
+                       study_name: str, ct: CTPackage | str | Iterable[CTPackage | str] | None,
+                       created: datetime | str, issues: IssueLog | None = None,
+                       study_description: str | None = None, protocol_name: str | None = None,
+                       acrf: str | None = None,
+                       crf_pages: Mapping[str, Mapping[str, str]] | None = None,
+                       supplemental_docs: Sequence[tuple[str, str]] = (),
+                       dataset_format: str = "xpt",
+                       dictionaries: Mapping[str, str] | None = None,
+                       stylesheet_href: str | None = None) -> Define:
+    """The :class:`Define` model describing ``datasets`` (see :func:`build_define`)."""
+    builder = _Builder(
+        datasets, standard=standard, study_id=study_id, study_name=study_name,
+        ct=_ct_list(ct), created=_iso(created),
+        issues=issues if issues is not None else IssueLog(),
+        study_description=study_description, protocol_name=protocol_name, acrf=acrf,
+        crf_pages=crf_pages or {}, supplemental_docs=supplemental_docs,
+        dataset_format=dataset_format, dictionaries=dictionaries or {},
+        stylesheet_href=stylesheet_href)
+    return builder.build()
+
+
+def build_define(datasets: Mapping[str, Dataset], *, standard: str, study_id: str,
+                 study_name: str, ct: CTPackage | str | Iterable[CTPackage | str] | None,
+                 created: datetime | str, issues: IssueLog | None = None, **options: object
+                 ) -> bytes:
+    """define.xml 2.1 bytes describing exactly the variables and terms in ``datasets``.
+
+    ``standard`` is "SDTMIG 3.3" or "ADaMIG 1.1"; ``ct`` one or more CT packages (objects or
+    names); ``created`` the study's fixed timestamp. Options: ``acrf`` (href of the annotated
+    CRF), ``crf_pages`` ({dataset: {variable: "page refs"}}), ``supplemental_docs``
+    ([(href, title)]), ``dataset_format`` ("xpt"), ``dictionaries`` ({"MedDRA": "26.0"}),
+    ``study_description``, ``protocol_name``, ``stylesheet_href``.
+    """
+    return to_xml(build_define_model(datasets, standard=standard, study_id=study_id,
+                                     study_name=study_name, ct=ct, created=created,
+                                     issues=issues, **options))
+
+
+def _study_value(study: object, key: str, default: object = None) -> object:
+    if isinstance(study, Mapping):
+        return study.get(key, default)
+    return getattr(study, key, default)
+
+
+def write_define(datasets: Mapping[str, Dataset], out_dir: str | os.PathLike, *, standard: str,
+                 study: object, ct: CTPackage | str | Iterable[CTPackage | str] | None = None,
+                 created: datetime | str | None = None, issues: IssueLog | None = None,
+                 **options: object) -> list[Path]:
+    """Write ``<out_dir>/<sdtm|adam>-define.xml`` and its HTML rendering; return both paths.
+
+    ``standard`` is "sdtm"/"adam" (version from the study config) or a full "SDTMIG 3.3".
+    ``study`` is the study config (object or mapping with study_id, study_name, created,
+    sdtmig_version, adamig_version, ct_package, adam_ct_package, and optionally
+    ``define: {acrf, crf_pages, dictionaries, supplemental_docs}``).
+    """
+    from converter.atomic import atomic_write_bytes, atomic_write_text
+    from converter.define.render import render_html
+
+    key = standard.strip().lower()
+    if key in ("sdtm", "adam"):
+        version = _study_value(study, f"{key}ig_version") or ("3.3" if key == "sdtm" else "1.1")
+        full = f"{'SDTMIG' if key == 'sdtm' else 'ADaMIG'} {version}"
+    else:
+        full = standard
+        key = "sdtm" if full.upper().startswith("SDTM") else "adam"
+    if ct is None:
+        names = [_study_value(study, "ct_package")]
+        if key == "adam":
+            names.insert(0, _study_value(study, "adam_ct_package"))
+        ct = [n for n in names if n]
+    created = created if created is not None else _study_value(study, "created")
+    if created is None:
+        raise ConfigError("the study configuration has no 'created' timestamp", key="created",
+                          hint="set created: 2024-01-01T00:00:00 in study.yaml")
+    define_cfg = _study_value(study, "define") or {}
+    if not isinstance(define_cfg, Mapping):
+        define_cfg = vars(define_cfg) if hasattr(define_cfg, "__dict__") else {}
+    opts = {k: define_cfg[k] for k in ("acrf", "crf_pages", "dictionaries",
+                                       "supplemental_docs", "dataset_format") if
+            define_cfg.get(k) is not None}
+    if key == "adam":
+        opts.pop("acrf", None)
+        opts.pop("crf_pages", None)
+    opts.update(options)
+    study_id = str(_study_value(study, "study_id"))
+    model = build_define_model(
+        datasets, standard=full, study_id=study_id,
+        study_name=str(_study_value(study, "study_name") or study_id), ct=ct, created=created,
+        issues=issues, **opts)
+    out = Path(out_dir)
+    xml_path = out / f"{key}-define.xml"
+    html_path = out / f"{key}-define.html"
+    atomic_write_bytes(xml_path, to_xml(model))
+    atomic_write_text(html_path, render_html(model))
+    return [xml_path, html_path]
