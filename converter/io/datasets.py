@@ -83,7 +83,8 @@ def _read_readstat(path: Path, kind: str, encoding: str | None) -> Dataset:
             if enc and not encoding:
                 console.debug(f"{path.name}: text is not UTF-8; read as {enc}")
             break
-        except Exception as exc:  # pyreadstat raises its own error types
+        except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError,
+                OSError) as exc:
             last = exc
     else:
         raise InputError(f"cannot read {kind.upper()} file: {last}", file=str(path))
@@ -122,10 +123,11 @@ def _read_readstat(path: Path, kind: str, encoding: str | None) -> Dataset:
 
 
 def _read_parquet(path: Path) -> Dataset:
+    import pyarrow as pa
     import pyarrow.parquet as pq
     try:
         table = pq.read_table(path)
-    except Exception as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise InputError(f"cannot read Parquet file: {exc}", file=str(path)) from None
     df = table.to_pandas()
     raw = (table.schema.metadata or {}).get(PARQUET_KEY)

@@ -327,10 +327,10 @@ def _encode_rows(dataset: Dataset, plan: _Plan, start: int, stop: int, issues: I
         if v.type == "Num":
             values = data[v.name].iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
             enc, over, under = _encode_numeric(values)
-            for mask, rule, text in ((over, "XPT.NUMOVER", "too large for IBM floating "
-                                      "point; written as missing"),
-                                     (under, "XPT.NUMUNDER", "too small for IBM floating "
-                                      "point; written as 0 or with fewer digits")):
+            for mask, rule, text in ((over, "XPT.NUMOVER", ("too large for IBM floating "
+                                      "point; written as missing")),
+                                     (under, "XPT.NUMUNDER", ("too small for IBM floating "
+                                      "point; written as 0 or with fewer digits"))):
                 if mask.any():
                     rows = np.flatnonzero(mask)
                     frame = _Plan._where(data.iloc[start:stop], rows)
