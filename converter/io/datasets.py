@@ -221,15 +221,21 @@ def _read_csv(path: Path, encoding: str | None) -> Dataset:
             vm = VariableMeta(name=col, type="Num" if num else "Char",
                               data_type="float" if num else "text")
         if vm.type == "Num":
-            values = pd.to_numeric(df[col], errors="coerce")
-            bad = values.isna() & df[col].notna()
+            text = df[col].astype("string").str.strip()
+            sas_missing = text.str.fullmatch(r"\.[A-Z_]?").fillna(False).to_numpy(dtype=bool)
+            values = pd.to_numeric(text.where(~sas_missing), errors="coerce")
+            bad = values.isna() & df[col].notna() & ~sas_missing
             if bad.any():
                 first = int(np.flatnonzero(bad.to_numpy())[0])
                 raise InputError(f"column {col} is numeric but row {first + 1} holds "
                                  f"'{df[col].iloc[first]}'", file=str(path), key=col,
                                  hint="fix the value or declare the column Char in "
                                       f"{dataset_stem(path)}{SIDECAR_SUFFIX}")
-            data[col] = values.to_numpy(dtype=np.float64)
+            codes = np.zeros(len(df), dtype=np.uint8)
+            if sas_missing.any():
+                letters = text[sas_missing].str[1:].str.pad(1, fillchar=".")
+                codes[sas_missing] = letters.map(ord).to_numpy(dtype=np.uint8)
+            data[col] = from_codes(values.to_numpy(dtype=np.float64, na_value=np.nan), codes)
         else:
             data[col] = df[col]
         variables.append(vm)
