@@ -1,0 +1,681 @@
+"""Raw export readers: CSV/TSV/TXT, XLSX, SAS7BDAT, XPT (and ODM XML via :func:`read_odm`).
+
+Every reader returns the file as it is: every cell a ``str`` or ``None`` (empty cell), nothing
+parsed, nothing stripped (except a byte-order mark), column names exactly as in the file, plus the
+provenance columns ``SRC_FILE`` (the file name, or ``source_name``) and ``SRC_ROW`` (the 1-based
+data row number as text; the header is row 0). Typing and cleaning are the mapping's job.
+
+A file that cannot be read faithfully raises :class:`~converter.errors.InputError` naming the
+file, the line and what is wrong — never a partly read or silently padded table.
+
+>>> import pathlib, tempfile
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "dm.csv"
+>>> _ = p.write_bytes(b"SUBJID,AGE\\n001,34\\n002,\\n")
+>>> read_raw(p).values.tolist()
+[['001', '34', 'dm.csv', '1'], ['002', None, 'dm.csv', '2']]
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as _dt
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from converter.errors import InputError
+from converter.model import SRC_FILE, SRC_ROW
+
+__all__ = ["FORMATS", "detect_encoding", "read_odm", "read_raw"]
+
+# file suffix -> reader format
+FORMATS = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "txt",
+    ".xlsx": "xlsx", ".xlsm": "xlsx",
+    ".sas7bdat": "sas7bdat", ".xpt": "xpt",
+}
+_DELIMITED = {"csv": ",", "tsv": "\t", "txt": None}
+_DELIMITER_CANDIDATES = (",", "\t", ";", "|")
+_DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+_CHUNK = 16 * 1024 * 1024
+# A well-formed multi-byte UTF-8 sequence; its presence in a file that is not valid UTF-8 means
+# the file mixes encodings (part UTF-8, part something else) and cannot be decoded safely.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xC2-\xDF][\x80-\xBF]|[\xE0-\xEF][\x80-\xBF]{2}|[\xF0-\xF4][\x80-\xBF]{3}")
+
+
+def read_raw(path: str | os.PathLike, *, source_name: str | None = None, fmt: str | None = None,
+             encoding: str | None = None, sheet: str | int | None = None,
+             delimiter: str | None = None) -> pd.DataFrame:
+    """Read one raw export file into a frame of ``str``/``None`` cells plus provenance columns.
+
+    ``fmt`` overrides the format implied by the suffix (csv, tsv, txt, xlsx, sas7bdat, xpt);
+    ``encoding`` overrides detection (UTF-8 with or without BOM, else Windows-1252);
+    ``sheet`` picks an XLSX sheet by name or 0-based index (default: the first);
+    ``delimiter`` overrides the delimiter of text files.
+    """
+    p = Path(path)
+    name = source_name or p.name
+    kind = (fmt or FORMATS.get(p.suffix.lower()) or "").lower()
+    if kind in ("xml", "odm"):
+        raise InputError("ODM XML files are read with read_odm(), not read_raw()", file=name)
+    if kind not in _DELIMITED and kind not in ("xlsx", "sas7bdat", "xpt"):
+        raise InputError(f"unknown raw file format '{fmt or p.suffix}'", file=name,
+                         hint="use one of " + ", ".join(sorted(set(FORMATS.values()))))
+    if not p.is_file():
+        raise InputError("raw file not found" if not p.exists() else "not a regular file",
+                         file=name)
+    if p.stat().st_size == 0:
+        raise InputError("file is empty (0 bytes); expected a header row", file=name, line=1)
+    if kind in _DELIMITED:
+        return _read_delimited(p, name, delimiter or _DELIMITED[kind], encoding)
+    if kind == "xlsx":
+        return _read_xlsx(p, name, sheet)
+    return _read_sas(p, name, kind, encoding)
+
+
+def read_odm(path: str | os.PathLike, *, source_name: str | None = None, issues=None,
+             strict: bool = False) -> dict[str, pd.DataFrame]:
+    """Read a CDISC ODM 1.3 clinical-data file; see :func:`converter.io.odm.read_odm`."""
+    from converter.io.odm import read_odm as _read_odm
+    return _read_odm(path, source_name=source_name, issues=issues, strict=strict)
+
+
+# --------------------------------------------------------------------------------------------
+# Encoding
+
+
+def _line_of(path: Path, offset: int) -> int:
+    """1-based line number of byte ``offset`` (counts newlines before it, chunk by chunk)."""
+    lines = 1
+    remaining = offset
+    with open(path, "rb") as fh:
+        while remaining > 0:
+            block = fh.read(min(_CHUNK, remaining))
+            if not block:
+                break
+            lines += block.count(b"\n")
+            remaining -= len(block)
+    return lines
+
+
+def _scan(path: Path, encoding: str) -> tuple[tuple[int, bytes, str] | None, int]:
+    """One pass over the file: the first undecodable byte (offset, bytes, reason) or None, and
+    the number of double-quote bytes (used to spot an unclosed quote cheaply)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    offset = 0
+    quotes = 0
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(_CHUNK)
+            final = not block
+            quotes += block.count(b'"')
+            try:
+                decoder.decode(block, final=final)
+            except UnicodeDecodeError as exc:
+                # exc.start is relative to (bytes pending from the last block + block)
+                base = offset - (len(exc.object) - len(block))
+                return (base + exc.start, exc.object[exc.start:exc.end], exc.reason), quotes
+            if final:
+                return None, quotes
+            offset += len(block)
+
+
+def _has_utf8_sequences(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        tail = b""
+        while True:
+            block = fh.read(_CHUNK)
+            if not block:
+                return False
+            if _UTF8_MULTIBYTE.search(tail + block):
+                return True
+            tail = block[-3:]
+
+
+def detect_encoding(path: str | os.PathLike, *, name: str | None = None) -> str:
+    """The encoding of a text export: 'utf-8-sig' (BOM), 'utf-16', 'utf-8' or 'cp1252'.
+
+    Windows-1252 is chosen only when the file is not valid UTF-8, decodes cleanly as
+    Windows-1252 and holds no UTF-8 multi-byte sequence (which would mean mixed encodings).
+    Otherwise an InputError names the first undecodable byte's line and offset.
+    """
+    return _detect(Path(path), name or Path(path).name)[0]
+
+
+def _detect(p: Path, label: str) -> tuple[str, int]:
+    with open(p, "rb") as fh:
+        head = fh.read(4)
+    if head.startswith(codecs.BOM_UTF8):
+        enc = "utf-8-sig"
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        enc = "utf-16"
+    else:
+        enc = "utf-8"
+    bad, quotes = _scan(p, enc)
+    if bad is None:
+        return enc, quotes
+    if enc != "utf-8":
+        _raise_undecodable(p, label, enc, bad)
+    if _scan(p, "cp1252")[0] is None:
+        if not _has_utf8_sequences(p):
+            return "cp1252", quotes
+        off, chunk, _ = bad
+        raise InputError(
+            f"mixed encodings: the file holds UTF-8 characters but byte 0x{chunk[:1].hex()} at "
+            f"byte offset {off} is not UTF-8", file=label, line=_line_of(p, off),
+            hint="re-export the file in one encoding, or declare the encoding of the file")
+    _raise_undecodable(p, label, "utf-8", bad)
+    raise AssertionError("unreachable")
+
+
+def _raise_undecodable(p: Path, label: str, enc: str, bad: tuple[int, bytes, str]) -> None:
+    off, chunk, reason = bad
+    raise InputError(
+        f"undecodable byte 0x{chunk[:1].hex()} at byte offset {off} ({enc}: {reason})",
+        file=label, line=_line_of(p, off),
+        hint="declare the file's encoding (e.g. encoding: cp1252) or re-export it as UTF-8")
+
+
+def _check_declared(p: Path, label: str, encoding: str) -> tuple[str, int]:
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding '{encoding}'", file=label,
+                         hint="use a Python codec name such as utf-8, cp1252, latin-1") from None
+    bad, quotes = _scan(p, encoding)
+    if bad is not None:
+        _raise_undecodable(p, label, encoding, bad)
+    # A UTF-8 BOM is not data: strip it even when the encoding is declared as UTF-8.
+    if info.name == "utf-8":
+        with open(p, "rb") as fh:
+            if fh.read(3) == codecs.BOM_UTF8:
+                return "utf-8-sig", quotes
+    return encoding, quotes
+
+
+# --------------------------------------------------------------------------------------------
+# Delimited text
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in _DELIMITER_CANDIDATES}
+    best = max(_DELIMITER_CANDIDATES, key=lambda d: (counts[d], d == "\t"))
+    return best if counts[best] else "\t"
+
+
+def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | None
+                    ) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    enc, quotes = _check_declared(p, name, encoding) if encoding else _detect(p, name)
+    with open(p, encoding=enc, newline="") as fh:
+        first_line = fh.readline()
+        rest = fh.read(1)
+    if not first_line.strip("\r\n"):
+        raise InputError("file holds no header row (only a BOM or blank line)" if not rest else
+                         "the header row is blank; expected column names on line 1",
+                         file=name, line=1)
+    delim = delimiter if delimiter is not None else _sniff_delimiter(first_line)
+    if len(delim) != 1 or delim in "\r\n\"":
+        raise InputError("delimiter must be one character other than a quote or newline, "
+                         f"got {delim!r}", file=name)
+    width = _header_width(p, enc, delim)
+    dname = _DELIMITER_NAMES.get(delim, repr(delim))
+
+    # An odd number of quotes means an unclosed quote or a stray quote inside an unquoted value;
+    # only then pay for Python's strict csv parser to tell which (and where).
+    if quotes % 2 == 1 or enc == "utf-16":
+        line = _locate_with_csv(p, enc, delim)
+        if line is not None:
+            raise InputError("a quoted value starting in this record is never closed "
+                             "(unbalanced double quote) or is followed by text; the file may be "
+                             "truncated", file=name, line=line,
+                             hint="check the end of the file and quotes inside values")
+
+    # Without any quote a value cannot hold a newline, so Arrow may split the file into blocks
+    # at any newline (faster); with quotes it must track quoting across block boundaries.
+    newlines_in_values = quotes > 0 or enc == "utf-16"
+    bad_rows: list[tuple[int, int, int | None, str]] = []
+
+    def on_bad_row(row) -> str:
+        bad_rows.append((row.expected_columns, row.actual_columns, row.number, row.text))
+        return "skip"
+
+    def parse(locate: bool):
+        return pcsv.read_csv(
+            p,
+            read_options=pcsv.ReadOptions(
+                autogenerate_column_names=True, use_threads=not locate,
+                encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
+                block_size=1 << 20),
+            parse_options=pcsv.ParseOptions(
+                delimiter=delim, quote_char='"', double_quote=True, escape_char=False,
+                newlines_in_values=newlines_in_values, ignore_empty_lines=False,
+                invalid_row_handler=on_bad_row if locate else None),
+            convert_options=pcsv.ConvertOptions(
+                check_utf8=True, strings_can_be_null=False, quoted_strings_can_be_null=False,
+                null_values=[], auto_dict_encode=False,
+                column_types={f"f{i}": pa.string() for i in range(width)}))
+
+    try:
+        try:
+            table = parse(locate=False)
+        except pa.ArrowInvalid as exc:
+            if "columns" not in str(exc):
+                raise
+            parse(locate=True)  # slow path: single-threaded, knows line numbers of bad rows
+            raise
+    except pa.ArrowInvalid as exc:
+        if bad_rows:
+            expected, actual, number, text = bad_rows[0]
+            more = f" (and {len(bad_rows) - 1} more such rows)" if len(bad_rows) > 1 else ""
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise InputError(
+                f"row has {actual} fields but the header has {expected}{more}: {shown!r}",
+                file=name, line=number,
+                hint=f"the file may be truncated, use another delimiter than {dname}, or hold "
+                     f"an unquoted {dname} inside a value") from None
+        raise InputError(f"cannot parse delimited file: {exc}", file=name) from None
+
+    if table.num_rows == 0:
+        raise InputError("file holds no header row", file=name, line=1)
+    header = table.slice(0, 1).to_pylist()[0]
+    names = [header[f"f{i}"] for i in range(table.num_columns)]
+    if len(names) == 1:
+        others = [d for d in _DELIMITER_CANDIDATES if d != delim and d in names[0]]
+        if others:
+            d = others[0]
+            raise InputError(
+                f"the header is one column {names[0][:60]!r} that contains "
+                f"{_DELIMITER_NAMES[d]}s; the file seems to be {_DELIMITER_NAMES[d]}-delimited, "
+                f"not {dname}-delimited", file=name, line=1,
+                hint=f"declare delimiter {d!r} for this file")
+    body = table.slice(1)
+    n = body.num_rows
+    empty = [pc.equal(body.column(i), "") for i in range(width)]
+
+    def first_value_row(i: int) -> int | None:
+        if n == 0 or pc.all(empty[i]).as_py():
+            return None
+        return int(pc.index(empty[i], False).as_py()) + 1
+
+    keep = _check_header(names, first_value_row, name, header_line=1)
+    blank = empty[0]
+    for mask in empty[1:]:
+        blank = pc.and_(blank, mask)
+    columns = [pc.if_else(empty[i], pa.scalar(None, pa.string()), body.column(i))
+               for i in keep]
+    # Row numbers are made in Arrow: much faster than formatting 5 M Python ints.
+    columns.append(pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string()))
+    table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
+    if n and pc.any(blank).as_py():
+        table = table.filter(pc.invert(blank))  # all-empty records carry nothing
+    frame = table.to_pandas()
+    frame.columns = [names[i] for i in keep] + [SRC_ROW]
+    frame.insert(len(keep), SRC_FILE, name)
+    return frame
+
+
+def _header_width(p: Path, enc: str, delim: str) -> int:
+    """Number of fields in the header record (which may span lines inside quotes)."""
+    import csv
+    with open(p, encoding=enc, newline="") as fh:
+        try:
+            return len(next(csv.reader(fh, delimiter=delim)))
+        except (csv.Error, StopIteration):
+            return 1
+
+
+def _locate_with_csv(p: Path, enc: str, delim: str) -> int | None:
+    """Slow path only: the first line of the record Python's strict csv parser rejects."""
+    import csv
+    start = 1
+    try:
+        with open(p, encoding=enc, newline="") as fh:
+            reader = csv.reader(fh, delimiter=delim, strict=True)
+            for _ in reader:
+                start = reader.line_num + 1
+        return None
+    except csv.Error:
+        return start
+    except UnicodeDecodeError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# Shared finishing: header checks, blank records, provenance
+
+
+def _check_header(names: list, first_value_row, name: str, *, header_line: int | None = None,
+                  header_label=None) -> list[int]:
+    """Indexes of the columns to keep; located errors for unnamed, duplicate or reserved names.
+
+    An unnamed column that is completely empty carries nothing and is ignored;
+    ``first_value_row(i)`` gives the first data row holding a value in column ``i`` (or None).
+    """
+    where = header_label or (lambda i: f"column {i + 1}")
+    keep: list[int] = []
+    seen: dict[str, int] = {}
+    for i, col_name in enumerate(names):
+        if col_name is None or col_name == "":
+            first = first_value_row(i)
+            if first is None:
+                continue
+            raise InputError(
+                f"{where(i)} has values (first in data row {first}) but no column name",
+                file=name, line=header_line,
+                hint="give every column a name in the header row (merged header cells?)")
+        if col_name in seen:
+            raise InputError(f"duplicate column name '{col_name}' ({where(seen[col_name])} and "
+                             f"{where(i)})", file=name, line=header_line,
+                             key=col_name, hint="column names must be unique")
+        if col_name in (SRC_FILE, SRC_ROW):
+            raise InputError(f"column name '{col_name}' is reserved for provenance",
+                             file=name, line=header_line, key=col_name)
+        seen[col_name] = i
+        keep.append(i)
+    if not keep:
+        raise InputError("the header row holds no column names", file=name, line=header_line)
+    return keep
+
+
+def _add_provenance(frame: pd.DataFrame, name: str, row_numbers: np.ndarray) -> pd.DataFrame:
+    frame[SRC_FILE] = name
+    rows = np.empty(len(row_numbers), dtype=object)
+    rows[:] = list(map(str, row_numbers.tolist()))
+    frame[SRC_ROW] = rows
+    return frame
+
+
+def _finish(names: list, columns: dict[int, np.ndarray], n: int, name: str, *,
+            header_line: int | None = None, header_label=None) -> pd.DataFrame:
+    """Object columns -> checked, provenance-tagged frame without all-empty records."""
+    def first_value_row(i: int) -> int | None:
+        filled = np.flatnonzero(pd.notna(pd.Series(columns[i], dtype=object)).to_numpy())
+        return int(filled[0]) + 1 if len(filled) else None
+
+    keep = _check_header(names, first_value_row, name, header_line=header_line,
+                         header_label=header_label)
+    frame = pd.DataFrame({names[i]: columns[i] for i in keep}, index=pd.RangeIndex(n),
+                         dtype=object)
+    row_numbers = np.arange(1, n + 1)
+    if n:
+        blank = frame.isna().all(axis=1).to_numpy()
+        if blank.any():
+            frame = frame.loc[~blank].reset_index(drop=True)
+            row_numbers = row_numbers[~blank]
+    return _add_provenance(frame, name, row_numbers)
+
+
+# --------------------------------------------------------------------------------------------
+# XLSX
+
+
+def _excel_col(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _render_excel(value, number_format: str | None):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, _dt.datetime):
+        fmt = (number_format or "").lower()
+        has_time = value.time() != _dt.time(0) or "h" in fmt or "s" in fmt.replace("mmss", "")
+        if not has_time:
+            return value.date().isoformat()
+        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, _dt.time):
+        return value.isoformat(timespec="microseconds" if value.microsecond else "seconds")
+    if isinstance(value, _dt.timedelta):
+        secs = value.total_seconds()
+        return f"{int(secs // 3600):02d}:{int(secs % 3600 // 60):02d}:{secs % 60:02.0f}"
+    text = str(value)
+    return text if text != "" else None
+
+
+def _xlsx_merged_ranges(p: Path, sheet_title: str) -> list[str]:
+    """Merged cell ranges of a sheet, read from the package XML (read-only mode hides them)."""
+    from converter.io.safe_xml import parse_bytes
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    ns_pkg = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    with zipfile.ZipFile(p) as zf:
+        wb = parse_bytes(zf.read("xl/workbook.xml"), name=f"{p.name}:xl/workbook.xml")
+        rid = None
+        for s in wb.iter(f"{ns_main}sheet"):
+            if s.get("name") == sheet_title:
+                rid = s.get(f"{ns_rel}id")
+        rels = parse_bytes(zf.read("xl/_rels/workbook.xml.rels"), name=p.name)
+        target = None
+        for r in rels.iter(f"{ns_pkg}Relationship"):
+            if r.get("Id") == rid:
+                target = r.get("Target")
+        if target is None:
+            return []
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        data = zf.read(part)
+    if b"mergeCell" not in data:
+        return []
+    root = parse_bytes(data, name=f"{p.name}:{part}")
+    return [m.get("ref") for m in root.iter(f"{ns_main}mergeCell")]
+
+
+def _read_xlsx(p: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken package
+        raise InputError(f"not a readable XLSX workbook: {type(exc).__name__}: {exc}",
+                         file=name) from None
+    try:
+        titles = wb.sheetnames
+        if sheet is None:
+            title = titles[0]
+        elif isinstance(sheet, int):
+            if not 0 <= sheet < len(titles):
+                raise InputError(f"sheet index {sheet} out of range", file=name,
+                                 hint=f"sheets are {titles}")
+            title = titles[sheet]
+        elif sheet in titles:
+            title = sheet
+        else:
+            raise InputError(f"no sheet named '{sheet}'", file=name, key="sheet",
+                             hint=f"sheets are {titles}")
+        label = f"{name}[{title}]"
+        ws = wb[title]
+        merged = _xlsx_merged_ranges(p, title)
+        if merged:
+            ref = merged[0]
+            row = int(re.sub(r"[A-Z$]", "", ref.split(":")[0]))
+            raise InputError(f"merged cells {ref}" + (f" (and {len(merged) - 1} more)"
+                                                       if len(merged) > 1 else "")
+                             + "; merged cells hide values in all but their first cell",
+                             file=label, line=row,
+                             hint="unmerge the cells (one value per cell, one header per "
+                                  "column) or export the sheet as CSV")
+        rows: list[list] = []
+        width = 0
+        for r_index, row in enumerate(ws.iter_rows()):
+            values = []
+            for c_index, cell in enumerate(row):
+                if getattr(cell, "data_type", None) == "f":
+                    ref = f"{_excel_col(c_index)}{r_index + 1}"
+                    raise InputError(
+                        f"cell {ref} holds a formula {str(cell.value)[:40]!r}; raw exports must "
+                        "hold values", file=label, line=r_index + 1, key=ref,
+                        hint="paste the sheet as values, or export it as CSV")
+                values.append(_render_excel(cell.value, getattr(cell, "number_format", None)))
+            while values and values[-1] is None:
+                values.pop()
+            width = max(width, len(values))
+            rows.append(values)
+    finally:
+        wb.close()
+    while rows and not rows[-1]:
+        rows.pop()
+    if not rows:
+        raise InputError("sheet is empty; expected a header row", file=label, line=1)
+    header = rows[0] + [None] * (width - len(rows[0]))
+    body = [r + [None] * (width - len(r)) for r in rows[1:]]
+    arr = np.empty((len(body), width), dtype=object)
+    if body:
+        arr[:, :] = body
+    columns = {i: arr[:, i] for i in range(width)}
+    return _finish(header, columns, len(body), name, header_line=1,
+                   header_label=lambda i: f"column {_excel_col(i)}")
+
+
+# --------------------------------------------------------------------------------------------
+# SAS7BDAT / XPT
+
+
+_SAS_EPOCH = np.datetime64("1960-01-01")
+# SAS format names (without width) by kind; a numeric variable with one of these is a date,
+# datetime or time and is rendered as ISO 8601 text.
+_DATE_FORMATS = {
+    "DATE", "DAY", "DDMMYY", "DDMMYYB", "DDMMYYC", "DDMMYYD", "DDMMYYN", "DDMMYYP", "DDMMYYS",
+    "DOWNAME", "E8601DA", "B8601DA", "IS8601DA", "JULDAY", "JULIAN", "MMDDYY", "MMDDYYB",
+    "MMDDYYC", "MMDDYYD", "MMDDYYN", "MMDDYYP", "MMDDYYS", "MMYY", "MMYYC", "MMYYD", "MMYYN",
+    "MMYYP", "MMYYS", "MONNAME", "MONTH", "MONYY", "NENGO", "QTR", "QTRR", "WEEKDATE",
+    "WEEKDATX", "WEEKDAY", "WORDDATE", "WORDDATX", "YEAR", "YYMM", "YYMMC", "YYMMD", "YYMMN",
+    "YYMMP", "YYMMS", "YYMMDD", "YYMMDDB", "YYMMDDC", "YYMMDDD", "YYMMDDN", "YYMMDDP",
+    "YYMMDDS", "YYMON", "YYQ", "YYQC", "YYQD", "YYQN", "YYQP", "YYQS", "YYQR", "EURDFDE",
+    "EURDFDD", "EURDFMY", "EURDFWKX", "MINGUO",
+}
+_DATETIME_FORMATS = {"DATETIME", "DATEAMPM", "DTDATE", "E8601DT", "B8601DT", "IS8601DT",
+                     "E8601DZ", "IS8601DZ", "DTMONYY", "DTWKDATX", "DTYEAR", "MDYAMPM"}
+_TIME_FORMATS = {"TIME", "TIMEAMPM", "HHMM", "HOUR", "MMSS", "TOD", "E8601TM", "B8601TM",
+                 "IS8601TM", "E8601TZ", "IS8601TZ"}
+
+
+def _format_kind(fmt: str | None) -> str | None:
+    if not fmt:
+        return None
+    base = re.sub(r"[\d.]+$", "", fmt.upper())
+    if base in _DATETIME_FORMATS:
+        return "datetime"
+    if base in _DATE_FORMATS:
+        return "date"
+    if base in _TIME_FORMATS:
+        return "time"
+    return None
+
+
+def _render_numbers(x: np.ndarray) -> np.ndarray:
+    """float64 -> object array of str/None: integers without '.0', others shortest round-trip."""
+    out = np.full(x.shape, None, dtype=object)
+    ok = np.isfinite(x)
+    if not ok.any():
+        return out
+    whole = ok & (np.floor(np.where(ok, x, 0)) == np.where(ok, x, 0)) & (np.abs(
+        np.where(ok, x, 0)) < 2**53)
+    out[whole] = x[whole].astype(np.int64).astype(str).astype(object)
+    frac = ok & ~whole
+    if frac.any():
+        out[frac] = np.array([repr(float(v)) for v in x[frac]], dtype=object)
+    out[out == "-0"] = "0"
+    return out
+
+
+def _render_sas_column(values: np.ndarray, kind: str | None, name: str, column: str
+                       ) -> np.ndarray:
+    x = values.astype(np.float64)
+    if kind is None:
+        return _render_numbers(x)
+    out = np.full(x.shape, None, dtype=object)
+    ok = np.isfinite(x)
+    if not ok.any():
+        return out
+    if kind == "time":
+        secs = x[ok]
+        if ((secs < 0) | (secs >= 86400)).any():
+            return _render_numbers(x)  # durations beyond a clock time stay numbers
+        whole = np.floor(secs)
+        t = (np.datetime64("1970-01-01T00:00:00") + whole.astype("timedelta64[s]"))
+        text = np.datetime_as_string(t, unit="s")
+        frac = secs - whole
+        rendered = np.array([s[11:] for s in text], dtype=object)
+        if (frac > 0).any():
+            return _render_numbers(x)  # fractional seconds: keep the exact number
+        out[ok] = rendered
+        return out
+    unit = "D" if kind == "date" else "s"
+    vals = x[ok]
+    if (vals != np.floor(vals)).any():
+        if kind == "date":
+            raise InputError(f"variable '{column}' has a date format but a non-integer value",
+                             file=name, key=column)
+        # fractional datetime seconds: render to milliseconds
+        unit = "ms"
+        vals = np.round(vals * 1000)
+    limit = {"D": 2_900_000, "s": 250_000_000_000, "ms": 250_000_000_000_000}[unit]
+    if (np.abs(vals) > limit).any():
+        idx = int(np.flatnonzero(ok)[np.flatnonzero(np.abs(vals) > limit)[0]])
+        raise InputError(f"variable '{column}' has a {kind} format but value {x[idx]!r} in data "
+                         f"row {idx + 1} is outside the years 1-9999", file=name, key=column)
+    stamps = _SAS_EPOCH + vals.astype(np.int64).astype(f"timedelta64[{unit}]")
+    out[ok] = np.datetime_as_string(stamps, unit="D" if kind == "date" else unit).astype(object)
+    return out
+
+
+def _read_sas(p: Path, name: str, kind: str, encoding: str | None) -> pd.DataFrame:
+    import pyreadstat
+
+    reader = pyreadstat.read_sas7bdat if kind == "sas7bdat" else pyreadstat.read_xport
+    attempts = [encoding] if encoding else [None, "WINDOWS-1252"]
+    last: Exception | None = None
+    for enc in attempts:
+        try:
+            df, meta = reader(os.fspath(p), disable_datetime_conversion=True,
+                              **({"encoding": enc} if enc else {}))
+            break
+        except (pyreadstat.ReadstatError, pyreadstat.PyreadstatError, UnicodeDecodeError,
+                ValueError, OSError) as exc:
+            last = exc
+    else:
+        raise InputError(f"cannot read {kind.upper()} file: {last}", file=name,
+                         hint="check that the file is complete and of the declared type"
+                         + ("" if encoding else "; declare its encoding if it is not UTF-8 or "
+                            "Windows-1252")) from None
+    formats = meta.original_variable_types or {}
+    columns: dict[int, np.ndarray] = {}
+    names = list(df.columns)
+    for i, col in enumerate(names):
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            columns[i] = _render_sas_column(s.to_numpy(), _format_kind(formats.get(col)), name,
+                                            col)
+        else:
+            arr = s.to_numpy(dtype=object)
+            arr = np.where(pd.isna(s).to_numpy() | (arr == ""), None, arr).astype(object)
+            bad = [v for v in arr[:1] if v is not None and not isinstance(v, str)]
+            if bad:
+                raise InputError(f"variable '{col}' holds unexpected values of type "
+                                 f"{type(bad[0]).__name__}", file=name, key=col)
+            columns[i] = arr
+    return _finish(names, columns, len(df), name,
+                   header_label=lambda i: f"variable {i + 1} ('{names[i]}')")
