@@ -89,7 +89,7 @@ class Context:
         for meta in (self.spec_meta(name), getattr(self.get(name), "meta", None)):
             if meta is not None and meta.klass:
                 return meta.klass.upper()
-        if name.startswith("SUPP") or name.startswith("SQAP"):
+        if name.startswith(("SUPP", "SQAP")):
             return "RELATIONSHIP"
         if name in _CLASS_OF:
             return _CLASS_OF[name]

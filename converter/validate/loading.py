@@ -19,7 +19,7 @@ def _read_xpt(path: Path) -> Dataset:
         frame, meta = pyreadstat.read_xport(str(path))
     except UnicodeDecodeError:
         frame, meta = pyreadstat.read_xport(str(path), encoding="cp1252")
-    except Exception as exc:  # pyreadstat raises its own ReadstatError for broken files
+    except pyreadstat.ReadstatError as exc:
         raise InputError(f"cannot read XPT file: {exc}", file=str(path)) from None
     variables = [
         VariableMeta(name=col, label=label or "",

@@ -195,7 +195,7 @@ def _run_one(rule: Rule, ctx: Context, ds: Dataset | None, outcome: _Outcome,
     message = format_messages(rule.message, frame, constants)
     outcome.n_issues += issues.add_frame(
         frame, rule_id=rule.id, severity=rule.severity, stage=STAGE,
-        message=message if isinstance(message, pd.Series) else message)
+        message=message)
 
 
 def dataset_summary(ctx: Context) -> pd.DataFrame:

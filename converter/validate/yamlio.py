@@ -32,7 +32,7 @@ def load_yaml(path: str | Path) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read YAML file: {exc}", file=str(p)) from None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)  # _LineLoader is a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=str(p),

@@ -26,7 +26,7 @@ Operator = Callable[..., "pd.DataFrame | None"]
 OPERATORS: dict[str, Operator] = {}
 
 
-class Skip(Exception):  # noqa: N818 - a control-flow signal, not an error
+class Skip(Exception):
     """Raised by an operator that cannot apply; ``reason`` is shown in every report."""
 
     def __init__(self, reason: str):

@@ -80,7 +80,7 @@ def variable_types(ctx: Context, ds: Dataset) -> pd.DataFrame:
 def byte_lengths(ctx: Context, ds: Dataset, column: str, encoding: str = "utf-8") -> np.ndarray:
     """Length in bytes of every value of a character column (0 for missing)."""
     def lengths(u: pd.Series) -> np.ndarray:
-        return u.map(lambda v: 0 if v is None or v != v else len(str(v).encode(encoding))
+        return u.map(lambda v: 0 if v is None or pd.isna(v) else len(str(v).encode(encoding))
                      ).to_numpy(dtype=np.int64)
     return ctx.per_unique(ds, column, lengths)
 

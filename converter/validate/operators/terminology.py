@@ -18,10 +18,12 @@ def codelist_for(ctx: Context, ds: Dataset, variable: str,
     """The codelist of ``variable``: the spec's, else the dataset metadata's, else the
     rule's default map (patterns such as ``--SEV`` or ``??BLFL``)."""
     spec = ctx.spec_meta(ds.name)
-    for meta in (spec, ds.meta):
-        var = meta.variable(variable) if meta is not None else None
-        if var is not None and var.codelist:
-            return var.codelist
+    spec_var = spec.variable(variable) if spec is not None else None
+    if spec_var is not None:   # the spec is authoritative, also when it names no codelist
+        return spec_var.codelist
+    declared = ds.meta.variable(variable)
+    if declared is not None and declared.codelist:
+        return declared.codelist
     for pattern, codelist in defaults.items():
         if fnmatch.fnmatchcase(variable, ctx.expand(ds.name, pattern)):
             return codelist

@@ -74,7 +74,7 @@ def ascii_only(ctx: Context, ds: Dataset) -> pd.DataFrame:
     for col in ctx.columns(ds):
         if _is_num(ds.data[col]):
             continue
-        ok = ctx.per_unique(ds, col, lambda u: u.map(lambda v: v is None or v != v
+        ok = ctx.per_unique(ds, col, lambda u: u.map(lambda v: v is None or pd.isna(v)
                                                                   or str(v).isascii()))
         rows = np.flatnonzero(~ok.astype(bool))
         if len(rows):

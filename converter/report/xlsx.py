@@ -1,0 +1,146 @@
+"""report.xlsx for people: Summary, Issues, Rules and Datasets sheets.
+
+Text that a spreadsheet would execute as a formula (starting with = + - @) is stored as a
+text cell with Excel's quote prefix. Bytes are deterministic: fixed document properties and
+zip entry timestamps.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from converter.atomic import atomic_write_bytes
+from converter.report.common import ReportData, is_formula_like, xml_safe
+
+MAX_ISSUE_ROWS = 200_000
+FIXED_TIME = "2000-01-01T00:00:00Z"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_BOLD = Font(bold=True)
+_HEAD_FILL = PatternFill("solid", fgColor="DDE4EE")
+_SEV_FILL = {"error": PatternFill("solid", fgColor="F8D7DA"),
+             "warning": PatternFill("solid", fgColor="FFF3CD"),
+             "notice": PatternFill("solid", fgColor="E2E3E5")}
+
+
+def _cell(ws, value: object, *, header: bool = False, fill=None) -> WriteOnlyCell | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        value = None
+    elif isinstance(value, (bool, np.bool_)):
+        value = "Y" if value else ""
+    elif isinstance(value, (np.integer, int)):
+        value = int(value)
+    elif isinstance(value, (np.floating, float)):
+        value = int(value) if float(value).is_integer() else float(value)
+    else:
+        value = xml_safe(str(value))
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and is_formula_like(value):
+        cell.data_type = "s"          # never a formula
+        cell.quotePrefix = True
+    if header:
+        cell.font = _BOLD
+        cell.fill = _HEAD_FILL
+    elif fill is not None:
+        cell.fill = fill
+    return cell
+
+
+def _table(ws, frame: pd.DataFrame, widths: dict[str, int] | None = None,
+           severity_column: str | None = None) -> None:
+    for i, col in enumerate(frame.columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(col, 14)
+    ws.freeze_panes = "A2"
+    ws.append([_cell(ws, c, header=True) for c in frame.columns])
+    sev_idx = list(frame.columns).index(severity_column) if severity_column else None
+    for row in frame.itertuples(index=False, name=None):
+        fill = _SEV_FILL.get(row[sev_idx]) if sev_idx is not None else None
+        ws.append([_cell(ws, v, fill=fill if j == sev_idx else None)
+                   for j, v in enumerate(row)])
+    if len(frame.columns):
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+
+
+def _summary(ws, data: ReportData) -> None:
+    ws.column_dimensions["A"].width = 28
+    for col in "BCD":
+        ws.column_dimensions[col].width = 12
+    ws.append([_cell(ws, data.title, header=True)])
+    if data.created:
+        ws.append([_cell(ws, "Created"), _cell(ws, data.created)])
+    ws.append([_cell(ws, "Fail on"), _cell(ws, data.fail_on)])
+    ws.append([_cell(ws, "Open findings at or above threshold"), _cell(ws, len(data.failing()))])
+    ws.append([])
+    counts = data.counts()
+    ws.append([_cell(ws, c, header=True) for c in ["severity", "open", "waived", "total"]])
+    for sev, row in counts.iterrows():
+        ws.append([_cell(ws, sev, fill=_SEV_FILL[sev])] + [_cell(ws, int(v)) for v in row])
+    ws.append([])
+    states = data.rules["state"].value_counts()
+    ws.append([_cell(ws, "rule state", header=True), _cell(ws, "rules", header=True)])
+    for state in ("passed", "issues_found", "skipped", "execution_error"):
+        ws.append([_cell(ws, state), _cell(ws, int(states.get(state, 0)))])
+    ws.append([])
+    stages = data.issues.groupby("stage", dropna=False).size()
+    ws.append([_cell(ws, "stage", header=True), _cell(ws, "issues", header=True)])
+    for stage, n in stages.items():
+        ws.append([_cell(ws, stage or "(none)"), _cell(ws, int(n))])
+    if len(data.issues) > MAX_ISSUE_ROWS:
+        ws.append([])
+        ws.append([_cell(ws, f"The Issues sheet lists the first {MAX_ISSUE_ROWS} of "
+                             f"{len(data.issues)} issues; report.json holds all of them.")])
+
+
+def _deterministic_zip(raw: bytes) -> bytes:
+    """Rewrite the package with fixed entry timestamps and document properties."""
+    src = zipfile.ZipFile(io.BytesIO(raw))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            content = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = content.decode("utf-8")
+                text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                              rf"\g<1>{FIXED_TIME}\g<3>", text)
+                content = text.encode("utf-8")
+            fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, content)
+    return out.getvalue()
+
+
+def write_xlsx(data: ReportData, path: Path) -> Path:
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "cdisc-converter"
+    wb.properties.title = data.title
+    _summary(wb.create_sheet("Summary"), data)
+    issues = data.issues.head(MAX_ISSUE_ROWS).copy()
+    issues["waived"] = issues["waived"].fillna("")
+    issues = issues.rename(columns={"waived": "waiver"})
+    issues.insert(1, "waived", np.where(issues["waiver"] != "", "Y", ""))
+    cols = ["severity", "waived", "rule_id", "stage", "dataset", "variable", "usubjid", "seq",
+            "value", "expected", "message", "source_file", "source_row", "waiver"]
+    _table(wb.create_sheet("Issues"), issues[cols],
+           widths={"message": 70, "value": 30, "expected": 24, "rule_id": 26, "usubjid": 16,
+                   "source_file": 18, "waiver": 40, "waived": 8, "seq": 8},
+           severity_column="severity")
+    rules = data.rules[["rule_id", "severity", "state", "reason", "n_issues", "n_waived",
+                        "title", "authority", "message", "p21", "datasets"]]
+    _table(wb.create_sheet("Rules"), rules,
+           widths={"rule_id": 28, "reason": 60, "title": 40, "authority": 60, "message": 60,
+                   "datasets": 30}, severity_column="severity")
+    _table(wb.create_sheet("Datasets"), data.by_dataset(), widths={"label": 36, "class": 28})
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    atomic_write_bytes(path, _deterministic_zip(buffer.getvalue()))
+    return path
