@@ -61,7 +61,7 @@ def read_raw(path: str | os.PathLike, *, source_name: str | None = None, fmt: st
     """
     p = Path(path)
     name = source_name or p.name
-    kind = (fmt or FORMATS.get(p.suffix.lower()) or "").lower()
+    kind = (fmt or FORMATS.get(p.suffix.lower()) or p.suffix.lower().lstrip(".")).lower()
     if kind in ("xml", "odm"):
         raise InputError("ODM XML files are read with read_odm(), not read_raw()", file=name)
     if kind not in _DELIMITED and kind not in ("xlsx", "sas7bdat", "xpt"):
