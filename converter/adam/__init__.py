@@ -1,0 +1,89 @@
+"""ADaM: derive a study's analysis datasets from SDTM, as declared in ``mappings/<study>/adam/``.
+
+>>> # derive_adam(Path("mappings/msc-inr-p2"), sdtm_frames, IssueLog(), out_dir=Path("out/results"))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from converter.adam.config import (
+    AdslConfig,
+    BdsConfig,
+    OccdsConfig,
+    TteConfig,
+    load_adam_configs,
+)
+from converter.adam.derivations import DerivationError
+from converter.errors import ConfigError
+from converter.issues import IssueLog
+
+
+@dataclass
+class AdamResult:
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    origins: dict[str, dict[str, dict]] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+def study_folder(study: Any) -> Path:
+    """The study folder of a ``Study`` object (or a path given directly)."""
+    if isinstance(study, (str, Path)):
+        return Path(study)
+    for attr in ("study_dir", "folder", "path", "root", "directory", "base_dir"):
+        value = getattr(study, attr, None)
+        if isinstance(value, (str, Path)) and Path(value).is_dir():
+            return Path(value)
+    raise ConfigError("cannot tell the study folder of the study object given to derive_adam",
+                      hint="pass the study folder path")
+
+
+def derive_adam(study: Any, sdtm: dict[str, pd.DataFrame], issues: IssueLog,
+                out_dir: Path | None = None) -> AdamResult:
+    """Derive every dataset declared in ``<study>/adam/*.yaml`` from the SDTM frames.
+
+    ADSL first, then BDS and OCCDS datasets, then time-to-event datasets (which may use any of
+    them as sources). With ``out_dir``, KM tables (CSV) and plots (PNG) are written there.
+    Configuration mistakes raise ConfigError; data problems go to ``issues``.
+    """
+    from converter.adam.datasets._common import prepare_sdtm
+    from converter.adam.datasets.adsl import derive_adsl
+    from converter.adam.datasets.bds import derive_bds
+    from converter.adam.datasets.occds import derive_occds
+    from converter.adam.datasets.tte import derive_tte
+    from converter.adam.reporting import build_results
+
+    configs = load_adam_configs(study_folder(study))
+    frames = prepare_sdtm(sdtm, issues)
+    result = AdamResult()
+    rank = {"adsl": 0, "bds": 1, "occds": 1, "tte": 2}
+    adsl = None
+    for name, (cfg, path) in sorted(configs.items(), key=lambda kv: (rank[kv[1][0].kind], kv[0])):
+        try:
+            if isinstance(cfg, AdslConfig):
+                frame, orig = derive_adsl(cfg, frames, issues)
+                adsl = frame
+            elif isinstance(cfg, BdsConfig):
+                frame, orig = derive_bds(cfg, frames, adsl, issues)
+            elif isinstance(cfg, OccdsConfig):
+                frame, orig = derive_occds(cfg, frames, adsl, issues)
+            elif isinstance(cfg, TteConfig):
+                sources = {**frames, **result.frames}
+                frame, orig = derive_tte(cfg, sources, adsl, issues, file=str(path))
+            else:  # pragma: no cover - the config union is closed
+                raise TypeError(cfg)
+        except DerivationError as exc:
+            raise ConfigError(f"{name}: {exc}", file=str(path),
+                              hint="a variable named in this file is not in the data") from None
+        result.frames[name] = frame.reset_index(drop=True)
+        result.origins[name] = orig
+    build_results(configs, result, out_dir)
+    return result
+
+
+__all__ = ["AdamResult", "derive_adam", "study_folder"]

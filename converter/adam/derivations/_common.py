@@ -1,0 +1,65 @@
+"""Helpers shared by the derivations: masks, sorting, column checks.
+
+A *mask* argument (``filter``, ``filter_add``) is either ``None`` (all rows), a boolean Series
+aligned to the frame, or a callable taking the frame and returning such a Series. Configuration
+compiles its declarative filters into callables (``converter.adam.filters``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+Mask = pd.Series | np.ndarray | Callable[[pd.DataFrame], pd.Series] | None
+
+
+class DerivationError(ValueError):
+    """A derivation was called with arguments that cannot work (missing column, bad value)."""
+
+
+def evaluate_mask(dataset: pd.DataFrame, mask: Mask) -> pd.Series:
+    """Boolean Series aligned to ``dataset`` (missing results count as False)."""
+    if mask is None:
+        return pd.Series(True, index=dataset.index)
+    if callable(mask):
+        mask = mask(dataset)
+    if isinstance(mask, np.ndarray):
+        mask = pd.Series(mask, index=dataset.index)
+    return mask.reindex(dataset.index).fillna(False).astype(bool)
+
+
+def require_columns(dataset: pd.DataFrame, columns: Sequence[str], *, what: str) -> None:
+    missing = [c for c in columns if c not in dataset.columns]
+    if missing:
+        raise DerivationError(
+            f"{what}: column(s) {missing} not in the dataset (has {sorted(dataset.columns)[:30]})")
+
+
+def split_order(order: Sequence[str]) -> tuple[list[str], list[bool]]:
+    """``["ADT", "-AVAL"]`` → columns and ascending flags (a leading '-' means descending)."""
+    cols, asc = [], []
+    for item in order:
+        if item.startswith("-"):
+            cols.append(item[1:])
+            asc.append(False)
+        else:
+            cols.append(item)
+            asc.append(True)
+    return cols, asc
+
+
+def sort_frame(dataset: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str]) -> pd.DataFrame:
+    """Stable sort by ``by_vars`` then ``order``; missing values sort last (as dplyr does)."""
+    cols, asc = split_order(order)
+    keys = list(by_vars) + cols
+    if not keys:
+        return dataset
+    return dataset.sort_values(keys, ascending=[True] * len(by_vars) + asc, kind="mergesort",
+                               na_position="last")
+
+
+def unique_index(dataset: pd.DataFrame, what: str) -> None:
+    if not dataset.index.is_unique:
+        raise DerivationError(f"{what}: the dataset index must be unique (call reset_index first)")

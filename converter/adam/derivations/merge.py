@@ -1,0 +1,104 @@
+"""Variables merged from another dataset (admiral ``derive_vars_merged`` and friends)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from converter.adam.derivations._common import (
+    DerivationError,
+    Mask,
+    evaluate_mask,
+    require_columns,
+    sort_frame,
+)
+
+
+def _pick(dataset_add: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str] | None,
+          mode: str | None, what: str) -> pd.DataFrame:
+    if mode is None:
+        dup = dataset_add.duplicated(list(by_vars), keep=False)
+        if dup.any():
+            keys = dataset_add.loc[dup, list(by_vars)].drop_duplicates().head(5)
+            raise DerivationError(
+                f"{what}: dataset_add has more than one record per {list(by_vars)} "
+                f"(e.g. {keys.to_dict('records')}); give order and mode ('first'/'last')")
+        return dataset_add
+    if mode not in ("first", "last"):
+        raise DerivationError(f"{what}: mode {mode!r} not 'first' or 'last'")
+    ordered = sort_frame(dataset_add, by_vars, order or [])
+    g = ordered.groupby(list(by_vars), dropna=False, sort=False)
+    return g.head(1) if mode == "first" else g.tail(1)
+
+
+def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, by_vars: Sequence[str],
+                       *, new_vars: Sequence[str] | Mapping[str, str] | None = None,
+                       order: Sequence[str] | None = None, mode: str | None = None,
+                       filter_add: Mask = None,
+                       missing_values: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Add variables from ``dataset_add`` matched on ``by_vars`` (one add record per key).
+
+    ``new_vars`` is a list of names or ``{new_name: source_name}`` (default: every column of
+    ``dataset_add`` not already in ``dataset``). With ``order``/``mode`` the first or last add
+    record per key is taken. ``missing_values`` sets values for records without a match.
+
+    >>> import pandas as pd
+    >>> dm = pd.DataFrame({"USUBJID": ["1", "2"]})
+    >>> ex = pd.DataFrame({"USUBJID": ["1", "1"], "EXSTDTC": ["2014-01-05", "2014-01-02"]})
+    >>> derive_vars_merged(dm, ex, ["USUBJID"], new_vars={"FIRSTDTC": "EXSTDTC"},
+    ...                    order=["EXSTDTC"], mode="first")["FIRSTDTC"].tolist()
+    ['2014-01-02', nan]
+    """
+    by_vars = list(by_vars)
+    require_columns(dataset, by_vars, what="derive_vars_merged (dataset)")
+    require_columns(dataset_add, by_vars, what="derive_vars_merged (dataset_add)")
+    if new_vars is None:
+        pairs = {c: c for c in dataset_add.columns if c not in dataset.columns}
+    elif isinstance(new_vars, Mapping):
+        pairs = dict(new_vars)
+    else:
+        pairs = {c: c for c in new_vars}
+    require_columns(dataset_add, list(pairs.values()), what="derive_vars_merged (new_vars)")
+    clash = [n for n in pairs if n in dataset.columns and n not in by_vars]
+    if clash:
+        raise DerivationError(f"derive_vars_merged: {clash} already in the dataset; "
+                              "drop or rename them first (a merge never overwrites)")
+    add = dataset_add.loc[evaluate_mask(dataset_add, filter_add)]
+    add = _pick(add, by_vars, order, mode, "derive_vars_merged")
+    add = add[by_vars + list(dict.fromkeys(pairs.values()))]
+    right = pd.DataFrame({v: add[v].to_numpy() for v in by_vars})
+    for new, src in pairs.items():
+        right[new] = add[src].to_numpy()
+    out = dataset.merge(right, on=by_vars, how="left", validate="many_to_one", indicator=True)
+    out.index = dataset.index
+    unmatched = out.pop("_merge").to_numpy() == "left_only"
+    for var, value in (missing_values or {}).items():
+        out.loc[unmatched, var] = value
+    return out
+
+
+def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFrame,
+                                 by_vars: Sequence[str], new_var: str, *,
+                                 condition: Mask = None, true_value: object = "Y",
+                                 false_value: object = "N", missing_value: object = None
+                                 ) -> pd.DataFrame:
+    """Flag records of ``dataset`` having at least one ``dataset_add`` record meeting ``condition``.
+
+    ``missing_value`` is used when the key has no ``dataset_add`` record at all.
+    """
+    by_vars = list(by_vars)
+    require_columns(dataset_add, by_vars, what="derive_var_merged_exist_flag")
+    cond = evaluate_mask(dataset_add, condition)
+    keys = dataset_add[by_vars].assign(_hit=cond.to_numpy())
+    agg = keys.groupby(by_vars, dropna=False, sort=False)["_hit"].any().reset_index()
+    out = dataset.merge(agg, on=by_vars, how="left", validate="many_to_one")
+    out.index = dataset.index
+    hit = out.pop("_hit")
+    out[new_var] = np.where(hit.isna(), missing_value,
+                            np.where(hit.fillna(False).astype(bool), true_value, false_value))
+    out[new_var] = out[new_var].astype(object).where(pd.notna(out[new_var]), None)
+    return out
+
+
