@@ -71,7 +71,7 @@ def ieee_to_ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     """Convert float64 values to IBM 370 doubles (as big-endian uint64).
 
     Returns (ibm, overflow, underflow): overflow marks finite values too large for IBM (written
-    as missing), underflow marks non-zero values too small (written as 0 or denormalised).
+    as missing), underflow marks non-zero values too small (below 16**-65: written as 0).
     Missing values (NaN) come back as 0 here; the caller writes the missing bytes.
     """
     x = np.ascontiguousarray(values, dtype=np.float64)
@@ -85,11 +85,10 @@ def ieee_to_ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     k = np.mod(exp - 1019, 4)
     ibm_exp = (exp - 1019 - k) // 4 + 64
     fraction = mant << k.astype(np.uint64)
+    # below 16**-65 IBM needs unnormalised fractions, which common readers (pyreadstat)
+    # decode wrongly: write 0 and report instead
     under = normal & (ibm_exp < 0)
-    shift = np.where(under, -ibm_exp * 4, 0)
-    shift = np.minimum(shift, 63).astype(np.uint64)
-    fraction = np.where(under, fraction >> shift, fraction)
-    fraction = np.where(under & (shift >= 56), np.uint64(0), fraction)
+    fraction = np.where(under, np.uint64(0), fraction)
     ibm_exp = np.where(under, 0, ibm_exp)
     over = normal & (ibm_exp > 127)
     out = (sign << np.uint64(63)) | (ibm_exp.astype(np.uint64) << np.uint64(56)) | fraction
@@ -330,7 +329,7 @@ def _encode_rows(dataset: Dataset, plan: _Plan, start: int, stop: int, issues: I
             for mask, rule, text in ((over, "XPT.NUMOVER", ("too large for IBM floating "
                                       "point; written as missing")),
                                      (under, "XPT.NUMUNDER", ("too small for IBM floating "
-                                      "point; written as 0 or with fewer digits"))):
+                                      "point (below 16**-65); written as 0"))):
                 if mask.any():
                     rows = np.flatnonzero(mask)
                     frame = _Plan._where(data.iloc[start:stop], rows)
