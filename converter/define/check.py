@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +176,34 @@ def _short_names(message: str) -> str:
             .replace(f"{{{ARM_NS}}}", "arm:"))
 
 
-def referential_problems(root: etree._Element) -> list[Problem]:
+class _StartLines:
+    """libxml2 gives the line where a start tag *ends*; messages point at its first line."""
+
+    def __init__(self, data: bytes | None):
+        self.lines = data.decode("utf-8", errors="replace").splitlines() if data else []
+
+    def of_name(self, qname: str, line: int | None) -> int:
+        if not line or not self.lines:
+            return line or 0
+        needle = "<" + qname
+        for n in range(min(line, len(self.lines)), max(0, line - 200), -1):
+            text = self.lines[n - 1]
+            at = text.find(needle)
+            if at >= 0 and (len(text) == at + len(needle) or not (
+                    text[at + len(needle)].isalnum() or text[at + len(needle)] in "_-.:")):
+                return n
+        return line
+
+    def __call__(self, el: etree._Element) -> int:
+        qname = etree.QName(el).localname
+        if el.prefix:
+            qname = f"{el.prefix}:{qname}"
+        return self.of_name(qname, el.sourceline)
+
+
+def referential_problems(root: etree._Element, line=None) -> list[Problem]:
     """Every OID/ID problem and OrderNumber/KeySequence problem in the tree."""
+    line = line or _StartLines(None)
     problems: list[Problem] = []
     defined: dict[str, dict[str, etree._Element]] = defaultdict(dict)
     used: dict[str, set[str]] = defaultdict(set)
@@ -188,8 +215,8 @@ def referential_problems(root: etree._Element) -> list[Problem]:
             oid = el.get(attr)
             if oid is not None:
                 if oid in defined[kind]:
-                    first = defined[kind][oid].sourceline
-                    problems.append(Problem(el.sourceline or 0, "DEF.OID.DUPLICATE",
+                    first = line(defined[kind][oid])
+                    problems.append(Problem(line(el), "DEF.OID.DUPLICATE",
                                             f"{kind} {attr} '{oid}' is defined twice "
                                             f"(first at line {first})"))
                 else:
@@ -204,19 +231,19 @@ def referential_problems(root: etree._Element) -> list[Problem]:
         if value not in defined[kind]:
             owner = _owner(el)
             problems.append(Problem(
-                el.sourceline or 0, "DEF.REF.UNDEFINED",
+                line(el), "DEF.REF.UNDEFINED",
                 f"{_local(el.tag)}/@{_attr_name(attr)} '{value}'{owner} refers to no {kind}"))
     for kind in MUST_BE_REFERENCED:
         for oid, el in defined[kind].items():
             if oid not in used[kind]:
-                problems.append(Problem(el.sourceline or 0, "DEF.OID.ORPHAN",
+                problems.append(Problem(line(el), "DEF.OID.ORPHAN",
                                         f"{kind} '{oid}' is defined but never referenced"))
     for group in root.iter(_o("ItemGroupDef"), _d("ValueListDef")):
-        problems.extend(_order_problems(group))
+        problems.extend(_order_problems(group, line))
     for vl in root.iter(_d("ValueListDef")):
         for ref in vl.findall(_o("ItemRef")):
             if ref.find(_d("WhereClauseRef")) is None:
-                problems.append(Problem(ref.sourceline or 0, "DEF.VLM.WHERE",
+                problems.append(Problem(line(ref), "DEF.VLM.WHERE",
                                         f"ItemRef '{ref.get('ItemOID')}' in ValueListDef "
                                         f"'{vl.get('OID')}' has no def:WhereClauseRef"))
     return problems
@@ -233,7 +260,7 @@ def _owner(el: etree._Element) -> str:
     return ""
 
 
-def _order_problems(group: etree._Element) -> list[Problem]:
+def _order_problems(group: etree._Element, line) -> list[Problem]:
     problems: list[Problem] = []
     kind, _ = DEFINITIONS[group.tag]
     oid = group.get("OID")
@@ -241,14 +268,14 @@ def _order_problems(group: etree._Element) -> list[Problem]:
     seen_order: dict[int, int] = {}
     keys: dict[int, int] = {}
     for ref in group.findall(_o("ItemRef")):
-        line = ref.sourceline or 0
+        at = line(ref)
         item = ref.get("ItemOID")
         if item in seen_items:
-            problems.append(Problem(line, "DEF.ITEMREF.DUPLICATE",
+            problems.append(Problem(at, "DEF.ITEMREF.DUPLICATE",
                                     f"ItemOID '{item}' appears twice in {kind} '{oid}' "
                                     f"(first at line {seen_items[item]})"))
         else:
-            seen_items[item] = line
+            seen_items[item] = at
         for attr, store, rule in (("OrderNumber", seen_order, "DEF.ORDER.DUPLICATE"),
                                   ("KeySequence", keys, "DEF.KEY.DUPLICATE")):
             raw = ref.get(attr)
@@ -259,13 +286,13 @@ def _order_problems(group: etree._Element) -> list[Problem]:
             except ValueError:
                 continue  # the schema reports non-integers
             if number in store:
-                problems.append(Problem(line, rule,
+                problems.append(Problem(at, rule,
                                         f"{attr} {number} of '{item}' repeats in {kind} '{oid}' "
                                         f"(first at line {store[number]})"))
             else:
-                store[number] = line
+                store[number] = at
     if keys and sorted(keys) != list(range(1, len(keys) + 1)):
-        problems.append(Problem(group.sourceline or 0, "DEF.KEY.SEQUENCE",
+        problems.append(Problem(line(group), "DEF.KEY.SEQUENCE",
                                 f"KeySequence values {sorted(keys)} in {kind} '{oid}' are not "
                                 f"1..{len(keys)}"))
     return problems
@@ -293,15 +320,28 @@ def check_define_problems(path: str | os.PathLike, schema_dir: str | os.PathLike
             return [Problem(exc.lineno or 0, "DEF.XML.SYNTAX", exc.msg)]
         return sorted({Problem(e.line, "DEF.XML.SYNTAX", e.message) for e in entries})
     root = tree.getroot()
+    lines = _StartLines(data)
     problems: list[Problem] = []
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        problems.append(Problem(1, "DEF.XML.DOCTYPE",
+                                "document has a DOCTYPE; a define.xml has none (entities are "
+                                "not expanded)"))
     uses_arm = any(
         isinstance(el.tag, str) and el.tag.startswith(f"{{{ARM_NS}}}") for el in root.iter())
     xsd = schemas.arm_xsd if uses_arm and schemas.arm_xsd else schemas.define_xsd
     schema = _compile(xsd)
-    if not schema.validate(tree):
+    try:
+        valid = schema.validate(tree)
+    except etree.XMLSchemaValidateError as exc:
+        valid = False
+        problems.append(Problem(1, "DEF.SCHEMA", f"schema validation could not finish: {exc}"))
+    if not valid:
         for err in schema.error_log:
-            problems.append(Problem(err.line, "DEF.SCHEMA", _short_names(err.message)))
-    problems.extend(referential_problems(root))
+            message = _short_names(err.message)
+            found = re.match(r"Element '([^']+)'", message)
+            at = lines.of_name(found.group(1), err.line) if found else err.line
+            problems.append(Problem(at, "DEF.SCHEMA", message))
+    problems.extend(referential_problems(root, lines))
     return sorted(set(problems))
 
 
