@@ -1,0 +1,110 @@
+"""conditional: rules tried in order; the first rule whose ``when`` holds sets the value.
+
+Each ``then`` (and the optional ``else``) is an ordinary step without ``target``; it runs only
+on the records its rule selected, so issues are logged only for those records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Literal
+
+import pandas as pd
+from pydantic import Field, field_validator
+
+from converter.mapping.base import Strict
+from converter.mapping.steps import (
+    AlgorithmSpec,
+    Condition,
+    StepBase,
+    StepContext,
+    empty,
+    evaluate_all,
+)
+
+
+class Rule(Strict):
+    when: list[Condition]
+    then: Any  # AnyStep, bound when the registry is complete
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+
+class Conditional(StepBase):
+    algorithm: Literal["conditional"]
+    rules: list[Rule]
+    else_: Any = Field(default=None, alias="else")
+
+    def nested(self) -> list[StepBase]:
+        steps = [r.then for r in self.rules]
+        return steps + ([self.else_] if self.else_ is not None else [])
+
+    def columns(self) -> list[str]:
+        cols = [c.column for r in self.rules for c in r.when if c.column]
+        return cols + [c for s in self.nested() for c in s.columns()]
+
+    def variables(self) -> list[str]:
+        vs = [c.variable for r in self.rules for c in r.when if c.variable]
+        return vs + [v for s in self.nested() for v in s.variables()]
+
+    def domains(self) -> list[str]:
+        return [d for s in self.nested() for d in s.domains()]
+
+
+def run(p: Conditional, ctx: StepContext) -> pd.Series:
+    from converter.mapping.algorithms import REGISTRY
+
+    result = empty(ctx.out.index)
+    todo = pd.Series(True, index=ctx.out.index)
+    branches = [(evaluate_all(r.when, ctx), r.then) for r in p.rules]
+    if p.else_ is not None:
+        branches.append((pd.Series(True, index=ctx.out.index), p.else_))
+    for mask, step in branches:
+        take = (mask & todo).to_numpy()
+        todo &= ~take
+        if not take.any():
+            continue
+        sub = replace(ctx, raw=ctx.raw[take], out=ctx.out[take])
+        values = REGISTRY[step.algorithm].run(step, sub)
+        if values.dtype != object and result.notna().sum() == 0 and take.all():
+            result = values
+        else:
+            result = result.astype(object)
+            result[take] = values.to_numpy()
+    return result
+
+
+def _origin(p: Conditional) -> str:
+    from converter.mapping.algorithms import REGISTRY
+
+    origins = {REGISTRY[s.algorithm].origin_of(s) for s in p.nested()}
+    return origins.pop() if len(origins) == 1 else "Derived"
+
+
+def _describe(p: Conditional) -> str:
+    from converter.mapping.algorithms import REGISTRY
+
+    parts = []
+    for r in p.rules:
+        cond = " and ".join(c.describe() for c in r.when)
+        parts.append(f"if {cond}: {REGISTRY[r.then.algorithm].describe(r.then)}")
+    if p.else_ is not None:
+        parts.append(f"otherwise: {REGISTRY[p.else_.algorithm].describe(p.else_)}")
+    return "; ".join(parts)
+
+
+def _source(p: Conditional, f: str) -> str | None:
+    from converter.mapping.algorithms import REGISTRY
+
+    texts = [REGISTRY[s.algorithm].source(s, f) for s in p.nested()]
+    texts = [t for t in texts if t]
+    return "; ".join(dict.fromkeys(texts)) or None
+
+
+ALGORITHM = AlgorithmSpec(
+    name="conditional", params=Conditional, run=run, origin=_origin,
+    summary="Ordered when/then rules; the first matching rule sets the value.",
+    describe=_describe, source=_source)

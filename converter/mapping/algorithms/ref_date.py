@@ -1,0 +1,83 @@
+"""ref_date: a subject-level date taken from other domains (DM RFSTDTC, RFXENDTC, DTHDTC…).
+
+``from`` lists (domain, variable, optional ``where`` conditions on that domain); the earliest
+(``pick: first``) or latest (``pick: last``) complete date per subject is taken. Only values
+with at least a complete date count unless ``partial: true``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+from pydantic import Field, field_validator
+
+from converter.mapping.base import Strict
+from converter.mapping.steps import (
+    AlgorithmSpec,
+    Condition,
+    StepBase,
+    StepContext,
+    clean_text,
+    evaluate_all,
+)
+
+
+class RefSource(Strict):
+    domain: str
+    variable: str
+    where: list[Condition] = []
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _listify(cls, v: object) -> object:
+        return [v] if isinstance(v, dict) else v
+
+
+class RefDate(StepBase):
+    algorithm: Literal["ref_date"]
+    from_: list[RefSource] = Field(alias="from")
+    pick: Literal["first", "last"]
+    partial: bool = False
+
+    def variables(self) -> list[str]:
+        return ["USUBJID"]
+
+    def domains(self) -> list[str]:
+        return [s.domain for s in self.from_]
+
+
+def run(p: RefDate, ctx: StepContext) -> pd.Series:
+    parts = []
+    for src in p.from_:
+        frame = ctx.frames.get(src.domain)
+        if frame is None or src.variable not in frame:
+            continue
+        sub = StepContext(domain=src.domain, raw=frame, out=frame, study=ctx.study,
+                          issues=ctx.issues)
+        mask = evaluate_all(src.where, sub).to_numpy() if src.where else slice(None)
+        vals = pd.DataFrame({"USUBJID": clean_text(frame["USUBJID"])[mask],
+                             "dtc": clean_text(frame[src.variable])[mask]})
+        parts.append(vals)
+    if not parts:
+        return pd.Series(None, index=ctx.out.index, dtype=object)
+    allv = pd.concat(parts, ignore_index=True).dropna()
+    if not p.partial:
+        allv = allv[allv["dtc"].str.match(r"^\d{4}-\d{2}-\d{2}")]
+    # ISO strings of the same precision order lexically; compare on the date+time text
+    agg = allv.groupby("USUBJID")["dtc"].agg("min" if p.pick == "first" else "max")
+    return clean_text(ctx.var("USUBJID")).map(agg).astype(object)
+
+
+def _describe(p: RefDate) -> str:
+    srcs = " or ".join(
+        f"{s.domain}.{s.variable}"
+        + (" where " + " and ".join(c.describe() for c in s.where) if s.where else "")
+        for s in p.from_)
+    return f"{'Earliest' if p.pick == 'first' else 'Latest'} {srcs} per subject"
+
+
+ALGORITHM = AlgorithmSpec(
+    name="ref_date", params=RefDate, run=run, phase=2, origin="Derived",
+    summary="Earliest/latest date per subject from other domains (DM RF* dates, DTHDTC).",
+    describe=_describe)

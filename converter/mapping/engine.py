@@ -1,0 +1,327 @@
+"""The SDTM mapping engine: raw sources + a validated :class:`Study` → SDTM frames.
+
+>>> # doctest: +SKIP
+>>> from converter.issues import IssueLog
+>>> from converter.mapping.study import load_study
+>>> study = load_study("mappings/cdiscpilot01")
+>>> result = run_sdtm(study, "path/to/raw", IssueLog())
+>>> result.frames["DM"].shape, result.reconciliation.columns.tolist()
+
+Order of work (documented in docs/mapping.md):
+
+1. read every declared source used by a mapping (``read_raw`` / ``read_odm``);
+2. check every raw column a mapping names against the headers → ConfigError (exit 2) before
+   any value is mapped;
+3. per domain, apply the row ``filter`` and ``transpose``;
+4. run the steps by phase — 1 record-level, 2 cross-domain (``ref_date``), then SE is built,
+   3 relative to DM (``study_day``, ``epoch``, ``baseline_flag``), 4 ``seq``, 5 ``supp`` — and
+   within a phase in file order; a step that reads a variable runs after the step writing it;
+5. build trial design domains and SV; check duplicates, orphans and 200-byte values;
+6. reconcile every raw record: mapped into some domain, or rejected with a reason.
+
+A variable is written by exactly one step, and once written it is never overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from converter.errors import ConfigError
+from converter.issues import IssueLog
+from converter.mapping.algorithms import REGISTRY
+from converter.mapping.algorithms.supp import MAX_BYTES, build_supp
+from converter.mapping.algorithms.transpose import transpose
+from converter.mapping.base import raise_problems, suggest
+from converter.mapping.steps import StepBase, StepContext, evaluate_all
+from converter.mapping.study import Study, _walk
+from converter.model import SRC_FILE, SRC_ROW
+from converter.paths import confined
+
+RECONCILIATION_COLUMNS = ["source_file", "raw_records", "mapped", "rejected", "reason"]
+
+
+@dataclass
+class SdtmResult:
+    frames: dict[str, pd.DataFrame]
+    origins: dict[str, dict[str, dict]]
+    reconciliation: pd.DataFrame
+    sources: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class _Domain:
+    name: str
+    raw: pd.DataFrame
+    out: pd.DataFrame
+    file: str
+    primary_file: str
+    rejected: dict[str, set] = field(default_factory=dict)   # reason -> source rows
+
+
+def _read_sources(study: Study, raw_dir: Path, names: list[str], issues: IssueLog
+                  ) -> dict[str, pd.DataFrame]:
+    from converter.io.readers import read_odm, read_raw
+
+    out: dict[str, pd.DataFrame] = {}
+    odm_cache: dict[Path, dict[str, pd.DataFrame]] = {}
+    for name in names:
+        src = study.config.sources[name]
+        path = confined(raw_dir, src.file, what="source",
+                        source=f"{study.root.name}/study.yaml")
+        fmt = src.format or path.suffix.lower().lstrip(".")
+        if fmt in ("odm", "xml"):
+            if path not in odm_cache:
+                odm_cache[path] = read_odm(path, source_name=src.file, issues=issues)
+            groups = odm_cache[path]
+            if src.item_group not in groups:
+                raise ConfigError(
+                    f"item group '{src.item_group}' has no data in {src.file}",
+                    file=f"{study.root.name}/study.yaml", key=f"sources.{name}.item_group",
+                    hint=suggest(src.item_group, groups) or f"groups: {', '.join(groups)}")
+            out[name] = groups[src.item_group].reset_index(drop=True)
+        else:
+            out[name] = read_raw(path, source_name=src.file, fmt=src.format,
+                                 encoding=src.encoding, sheet=src.sheet,
+                                 delimiter=src.delimiter).reset_index(drop=True)
+    return out
+
+
+def _check_columns(study: Study, sources: dict[str, pd.DataFrame]) -> None:
+    problems: list[ConfigError] = []
+    for dom, m in study.domains.items():
+        if m.build:
+            continue
+        file, lines = study.files[dom], study.lines[dom]
+        primary = m.sources[0]
+        have = set(sources[primary].columns)
+        src_file = study.config.sources[primary].file
+
+        def missing(col: str, where: str, line: int | None, have: set = have,
+                    src_file: str = src_file) -> None:
+            problems.append(ConfigError(
+                f"column '{col}' is not in {src_file}", file=file, line=line, key=where,
+                hint=suggest(col, have) or f"columns: {', '.join(sorted(have))[:200]}"))
+
+        for i, c in enumerate(m.filter):
+            if c.column not in have:
+                missing(c.column, "filter", lines.get(("filter", i), lines.get(("filter",))))
+        if m.transpose:
+            for col in m.transpose.needed():
+                if col not in have:
+                    missing(col, "transpose", lines.get(("transpose",)))
+            have = (have - set(m.transpose.columns)) | {m.transpose.name_column,
+                                                       m.transpose.value_column}
+        for i, step in enumerate(m.steps):
+            line = lines.get(("steps", i))
+            for s in _walk([step]):
+                for col in s.columns():
+                    if col not in have:
+                        missing(col, col, line, have)
+                other = getattr(s, "from_source", None)
+                if other:
+                    o_have = set(sources[other].columns)
+                    for col in [*s.by.values(), s.value]:
+                        if col not in o_have:
+                            missing(col, col, line, o_have, study.config.sources[other].file)
+    raise_problems(problems)
+
+
+def _phases(m_steps: list[StepBase]) -> list[int]:
+    """Phase of each step: its algorithm's phase, raised to the phase of what it reads."""
+    by_target: dict[str, int] = {}
+    phases = []
+    for step in m_steps:
+        ph = max(REGISTRY[s.algorithm].phase for s in _walk([step]))
+        for v in step.variables():
+            ph = max(ph, by_target.get(v, 1))
+        phases.append(ph)
+        by_target[step.target] = ph
+    # a later step can raise an earlier reader; iterate to a fixed point
+    for _ in range(len(m_steps)):
+        changed = False
+        for i, step in enumerate(m_steps):
+            ph = max([phases[i]] + [by_target.get(v, 1) for v in step.variables()])
+            if ph != phases[i]:
+                phases[i], by_target[step.target], changed = ph, ph, True
+        if not changed:
+            break
+    return phases
+
+
+def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame]) -> _Domain:
+    m = study.domains[dom]
+    raw = sources[m.sources[0]]
+    src_file = study.config.sources[m.sources[0]].file
+    rejected: dict[str, set] = {}
+    if m.filter:
+        probe = StepContext(domain=dom, raw=raw, out=raw, study=study, issues=IssueLog())
+        keep = evaluate_all(m.filter, probe).to_numpy()
+        reason = f"excluded by {study.files[dom]} filter: " + " and ".join(
+            c.describe() for c in m.filter)
+        if (~keep).any():
+            rejected[reason] = set(raw.loc[~keep, SRC_ROW].astype(str))
+        raw = raw[keep].reset_index(drop=True)
+    if m.transpose:
+        raw = transpose(raw, m.transpose)
+    out = pd.DataFrame({SRC_FILE: raw[SRC_FILE].to_numpy(), SRC_ROW: raw[SRC_ROW].to_numpy()})
+    return _Domain(dom, raw, out, study.files[dom], src_file, rejected)
+
+
+def _origin_entry(step: StepBase, src_file: str) -> dict:
+    spec = REGISTRY[step.algorithm]
+    return {"origin": spec.origin_of(step), "source": spec.source(step, src_file),
+            "method": spec.describe(step), "comment": step.comment,
+            "algorithm": step.algorithm}
+
+
+def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
+             progress: Callable[..., None] | None = None) -> SdtmResult:
+    """Map every domain of ``study`` from the raw files in ``raw_dir``.
+
+    Configuration problems found once headers are read (missing columns, missing ODM item
+    groups) raise ConfigError before any value is mapped; data problems go to ``issues``.
+    """
+    from converter.sdtm import trial_design
+
+    raw_dir = Path(raw_dir)
+    advance = progress or (lambda n=1, description=None: None)
+    used = list(dict.fromkeys(s for m in study.domains.values() for s in m.sources))
+    sources = _read_sources(study, raw_dir, used, issues)
+    advance(1, "read raw sources")
+    _check_columns(study, sources)
+
+    doms: dict[str, _Domain] = {}
+    for dom, m in study.domains.items():
+        if not m.build:
+            doms[dom] = _prepare(study, dom, sources)
+    frames: dict[str, pd.DataFrame] = {d.name: d.out for d in doms.values()}
+    phases = {dom: _phases(study.domains[dom].steps) for dom in doms}
+    origins: dict[str, dict[str, dict]] = {}
+    supp_frames: dict[str, pd.DataFrame] = {}
+
+    order = sorted(doms, key=lambda d: (d != "DM", d))
+    for phase in (1, 2, 3, 4, 5):
+        if phase == 2:
+            # DM reads the other domains: their phase-2 steps (lookups of DM) run after DM's
+            order = sorted(doms, key=lambda d: (d == "DM", d))
+            order = [d for d in order if d != "DM"]
+            order = ["DM", *order] if "DM" in doms else order
+        if phase == 3 and "SE" in study.domains:
+            frames["SE"] = trial_design.build("se", study, frames, issues)
+        for dom in order:
+            d = doms[dom]
+            m = study.domains[dom]
+            for i, (step, ph) in enumerate(zip(m.steps, phases[dom])):
+                if ph != phase:
+                    continue
+                line = study.lines[dom].get(("steps", i))
+                ctx = StepContext(domain=dom, raw=d.raw, out=d.out, study=study, issues=issues,
+                                  frames=frames, sources=sources, file=d.file, line=line,
+                                  target=step.target)
+                if step.algorithm == "supp":
+                    supp, parent = build_supp(step, ctx)
+                    d.out = parent
+                    supp_frames[step.target] = supp
+                    for q in step.qualifiers:
+                        origins.setdefault(step.target, {})[q.variable] = origins.get(
+                            dom, {}).pop(q.variable, {})
+                else:
+                    values = REGISTRY[step.algorithm].run(step, ctx)
+                    if values.dtype == object:  # one missing marker for text: None
+                        values = values.where(values.notna(), None)
+                    d.out[step.target] = values.to_numpy()
+                    origins.setdefault(dom, {})[step.target] = _origin_entry(
+                        step, d.primary_file)
+                frames[dom] = d.out
+            advance(0, f"{dom}: phase {phase}")
+    for dom, d in doms.items():
+        frames[dom] = d.out
+        advance(1, f"mapped {dom}")
+    frames.update(supp_frames)
+    for dom, m in study.domains.items():
+        if m.build and m.build != "se":
+            frames[dom] = trial_design.build(m.build, study, frames, issues)
+            origins[dom] = trial_design.origins(m.build)
+        elif m.build == "se":
+            frames[dom] = frames.get("SE", trial_design.build("se", study, frames, issues))
+            origins[dom] = trial_design.origins("se")
+    _checks(study, doms, frames, issues)
+    recon = _reconcile(study, sources, doms, frames)
+    ordered = {k: frames[k] for k in sorted(frames)}
+    return SdtmResult(frames=ordered, origins=origins, reconciliation=recon, sources=sources)
+
+
+def _checks(study: Study, doms: dict[str, _Domain], frames: dict[str, pd.DataFrame],
+            issues: IssueLog) -> None:
+    dm_subjects = None
+    if "DM" in frames and "USUBJID" in frames["DM"]:
+        dm_subjects = set(frames["DM"]["USUBJID"].dropna())
+    for dom, d in doms.items():
+        m = study.domains[dom]
+        out = d.out
+        ctx = StepContext(domain=dom, raw=d.raw, out=out, study=study, issues=issues)
+        if m.unique and all(v in out for v in m.unique):
+            dup = out.duplicated(m.unique, keep=False).to_numpy()
+            key = out[m.unique].astype(str).agg(" ".join, axis=1) if dup.any() else None
+            ctx.issue(dup, "MAP.DUPKEY", f"records share the key {', '.join(m.unique)}",
+                      key, variable=", ".join(m.unique))
+        if dom != "DM" and dm_subjects is not None and "USUBJID" in out:
+            orphan = out["USUBJID"].notna() & ~out["USUBJID"].isin(dm_subjects)
+            ctx.issue(orphan.to_numpy(), "MAP.ORPHAN", "subject not in DM", out["USUBJID"],
+                      variable="USUBJID")
+        has_supp = any(s.algorithm == "supp" for s in m.steps)
+        if not has_supp:
+            for name in out.columns:
+                if name in (SRC_FILE, SRC_ROW) or out[name].dtype != object:
+                    continue
+                s = out[name]
+                long = s.notna() & s.astype(str).str.encode("utf-8").str.len().gt(MAX_BYTES)
+                ctx.issue(long.to_numpy(), "MAP.LEN200", f"{name} value over {MAX_BYTES} bytes "
+                          "(no supp step to split it)", s, variable=name,
+                          expected="at most 200 bytes")
+
+
+def _reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: dict[str, _Domain],
+               frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per source file: raw records, records reaching an output row, rejected with reasons."""
+    rows = []
+    used_rows: dict[str, set] = {}
+    reasons: dict[str, dict[str, set]] = {}
+    for _dom, d in doms.items():
+        f = d.primary_file
+        used_rows.setdefault(f, set()).update(d.out[SRC_ROW].astype(str).tolist())
+        for reason, ids in d.rejected.items():
+            reasons.setdefault(f, {})[reason] = ids
+    seen_files = set()
+    for name, frame in sources.items():
+        f = study.config.sources[name].file
+        if f in seen_files and name not in [m.sources[0] for m in study.domains.values()
+                                            if not m.build]:
+            continue
+        seen_files.add(f)
+        total = int(frame[SRC_ROW].nunique())
+        mapped_rows = used_rows.get(f, set())
+        mapped = int(frame[SRC_ROW].astype(str).isin(mapped_rows).sum()) if mapped_rows else 0
+        rejected = total - mapped
+        left = set(frame[SRC_ROW].astype(str)) - mapped_rows
+        why: dict[str, int] = {}
+        for reason, ids in reasons.get(f, {}).items():
+            n = len(ids & left)
+            if n:
+                why[reason] = n
+                left -= ids
+        if left:
+            what = ("no values to transpose or not selected by any domain" if f in used_rows
+                    else "used only for lookups (no domain maps its records)")
+            why[what] = len(left)
+        rows.append({"source_file": f, "raw_records": total, "mapped": mapped,
+                     "rejected": rejected,
+                     "reason": "; ".join(f"{n} {r}" for r, n in why.items()) if rejected else ""})
+    out = pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS)
+    out = out.drop_duplicates("source_file").sort_values("source_file").reset_index(drop=True)
+    return out.astype({"raw_records": np.int64, "mapped": np.int64, "rejected": np.int64})

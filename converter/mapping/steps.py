@@ -1,0 +1,186 @@
+"""What every mapping step shares: the step base model, row conditions, the run context and
+the algorithm registry record.
+
+A step names one algorithm and its arguments. Arguments that name **raw columns** of the
+domain's source are called ``source``/``column``/``date``/``time``; arguments that name
+**variables already mapped** in the domain (targets of earlier steps) are called ``variable``,
+``dtc``, ``by``, ``order``. Keeping the two vocabularies apart avoids a raw column ``AEDECOD``
+being confused with the SDTM variable ``AEDECOD``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from converter.issues import IssueLog
+from converter.mapping.base import Strict
+from converter.model import SRC_FILE, SRC_ROW
+
+if TYPE_CHECKING:  # pragma: no cover
+    from converter.mapping.study import Study
+
+ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor")
+
+
+class Condition(Strict):
+    """One test on a raw ``column`` or a mapped ``variable``; exactly one operator.
+
+    ``{column: IT.DSDECOD, missing: true}`` · ``{variable: DSDECOD, in: [DEATH]}`` ·
+    ``{column: VISIT, matches: "(?i)^unsch"}`` · ``{variable: AESER, equals: "Y"}``
+    """
+
+    column: str | None = None
+    variable: str | None = None
+    equals: str | None = None
+    not_equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+    not_in: list[str] | None = None
+    missing: bool | None = None
+    matches: str | None = None
+
+    @model_validator(mode="after")
+    def _one_each(self) -> Condition:
+        if (self.column is None) == (self.variable is None):
+            raise ValueError("a condition names exactly one of 'column' (raw) or 'variable'")
+        ops = [k for k in ("equals", "not_equals", "in_", "not_in", "missing", "matches")
+               if getattr(self, k) is not None]
+        if len(ops) != 1:
+            raise ValueError("a condition has exactly one operator: equals, not_equals, in, "
+                             "not_in, missing, matches")
+        return self
+
+    def evaluate(self, ctx: StepContext) -> pd.Series:
+        s = ctx.col(self.column) if self.column else ctx.var(self.variable)
+        text = s.astype(object).where(s.notna(), None)
+        present = text.notna() & text.astype(str).str.strip().ne("")
+        if self.missing is not None:
+            return ~present if self.missing else present
+        t = text.astype(str)
+        if self.equals is not None:
+            return present & t.eq(self.equals)
+        if self.not_equals is not None:
+            return ~(present & t.eq(self.not_equals))
+        if self.in_ is not None:
+            return present & t.isin(self.in_)
+        if self.not_in is not None:
+            return ~(present & t.isin(self.not_in))
+        return present & t.str.contains(self.matches, regex=True)
+
+    def describe(self) -> str:
+        what = self.column or self.variable
+        for k, word in (("equals", "="), ("not_equals", "≠"), ("in_", "in"),
+                        ("not_in", "not in"), ("matches", "matches")):
+            v = getattr(self, k)
+            if v is not None:
+                return f"{what} {word} {v}"
+        return f"{what} is {'missing' if self.missing else 'present'}"
+
+
+def evaluate_all(conditions: list[Condition], ctx: StepContext) -> pd.Series:
+    mask = pd.Series(True, index=ctx.out.index)
+    for c in conditions:
+        mask &= c.evaluate(ctx).to_numpy()
+    return mask
+
+
+class StepBase(Strict):
+    """Fields every step has. ``target`` is the variable written (absent inside ``conditional``)."""
+
+    target: str | None = None
+    algorithm: str
+    comment: str | None = None
+
+    def columns(self) -> list[str]:
+        """Raw columns this step reads (checked against the source header before mapping)."""
+        return []
+
+    def variables(self) -> list[str]:
+        """Mapped variables this step reads (it runs after the steps producing them)."""
+        return []
+
+    def domains(self) -> list[str]:
+        """Other domains this step reads (their earlier phases run first)."""
+        return []
+
+
+@dataclass
+class StepContext:
+    """Everything a step may read. Algorithms return a Series aligned on ``out.index``."""
+
+    domain: str
+    raw: pd.DataFrame
+    out: pd.DataFrame
+    study: Study
+    issues: IssueLog
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sources: dict[str, pd.DataFrame] = field(default_factory=dict)
+    file: str = ""
+    line: int | None = None
+    target: str | None = None
+
+    def col(self, name: str) -> pd.Series:
+        return self.raw[name]
+
+    def var(self, name: str) -> pd.Series:
+        if name not in self.out.columns:
+            return pd.Series(None, index=self.out.index, dtype=object)
+        return self.out[name]
+
+    def issue(self, mask: pd.Series | np.ndarray, rule_id: str, message: str | pd.Series,
+              values: pd.Series | None = None, *, severity: str = "error",
+              expected: str | None = None, variable: str | None = None) -> int:
+        """Log one issue per masked row with provenance (source file/row, USUBJID, value)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return 0
+        frame = pd.DataFrame({
+            "source_file": self.raw[SRC_FILE].to_numpy()[mask]
+            if SRC_FILE in self.raw else None,
+            "source_row": self.raw[SRC_ROW].to_numpy()[mask] if SRC_ROW in self.raw else None,
+            "usubjid": self.var("USUBJID").to_numpy()[mask],
+            "value": None if values is None else pd.Series(values).to_numpy()[mask],
+        })
+        if expected is not None:
+            frame["expected"] = expected
+        if isinstance(message, pd.Series):
+            message = message[mask]
+        return self.issues.add_frame(frame, rule_id=rule_id, message=message,
+                                     severity=severity, stage="sdtm", dataset=self.domain,
+                                     variable=variable or self.target)
+
+
+def empty(index: pd.Index) -> pd.Series:
+    return pd.Series(None, index=index, dtype=object)
+
+
+def clean_text(s: pd.Series, strip: bool = True) -> pd.Series:
+    """Object series of str/None; blank strings become None."""
+    s = s.astype(object)
+    text = s.where(s.notna(), None)
+    if strip:
+        stripped = text.astype(str).str.strip()
+        text = stripped.where(text.notna() & stripped.ne(""), None)
+    return text.astype(object).where(text.notna(), None)
+
+
+@dataclass
+class AlgorithmSpec:
+    """A registry entry: name, argument model, run function, phase, origin and method words."""
+
+    name: str
+    params: type[StepBase]
+    run: Callable[[Any, StepContext], pd.Series]
+    summary: str
+    phase: int = 1                       # 1 record, 2 cross-domain, 3 relative, 4 seq, 5 supp
+    origin: str | Callable[[Any], str] = "Derived"
+    describe: Callable[[Any], str] = lambda p: ""
+    source: Callable[[Any, dict[str, str]], str | None] = lambda p, files: None
+
+    def origin_of(self, params: Any) -> str:
+        return self.origin(params) if callable(self.origin) else self.origin

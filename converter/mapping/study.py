@@ -1,0 +1,450 @@
+"""The study configuration (``mappings/<study>/study.yaml``) and :func:`load_study`.
+
+``load_study(study_dir)`` reads study.yaml, the study CT synonym table and every
+``sdtm/<domain>.yaml``, and validates all of it before any data is read: unknown keys, unknown
+algorithms, codelists not in the pinned CT package, synonym terms not in their codelist,
+undeclared sources, duplicated targets, variables read but never mapped, paths leaving the study
+folder. Every problem found is reported (``ConfigProblems``), each as ``file:line``.
+
+>>> from converter.paths import REPO_ROOT
+>>> study = load_study(REPO_ROOT / "mappings" / "cdiscpilot01")
+>>> study.config.study_id, sorted(study.domains)[:3]
+('CDISCPILOT01', ['AE', 'DM', 'DS'])
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+from pydantic import ValidationError, field_validator, model_validator
+
+from converter.ct import CTPackage, available_packages, load_ct
+from converter.errors import ConfigError
+from converter.issues import SEVERITIES
+from converter.mapping.base import Strict, problems_from_validation, raise_problems, suggest
+from converter.mapping.models import DomainMapping
+from converter.mapping.steps import StepBase
+from converter.mapping.yamlsafe import load_yaml
+from converter.paths import confined
+
+RAW_FORMATS = ("csv", "tsv", "txt", "xlsx", "sas7bdat", "xpt", "odm")
+
+
+class Source(Strict):
+    """A named raw source: a file relative to the raw folder, and how to read it."""
+
+    file: str
+    format: Literal[RAW_FORMATS] | None = None  # type: ignore[valid-type]
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    item_group: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Source:
+        fmt = self.format or Path(self.file).suffix.lower().lstrip(".")
+        if fmt == "xml":
+            fmt = "odm"
+        if fmt == "odm" and not self.item_group:
+            raise ValueError("an ODM source needs 'item_group' (the ItemGroupOID to map)")
+        if self.item_group and fmt != "odm":
+            raise ValueError("'item_group' applies to ODM XML sources only")
+        try:
+            confined("/__raw__", self.file, what="source")
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return self
+
+
+class Output(Strict):
+    formats: list[Literal["xpt", "json", "ndjson", "dsjc", "csv", "parquet"]] = ["xpt", "json"]
+
+
+class Arm(Strict):
+    armcd: str
+    arm: str
+    elements: list[str]
+    branch: str | None = None
+
+
+class Element(Strict):
+    etcd: str
+    element: str
+    epoch: str
+    start_rule: str
+    end_rule: str | None = None
+    duration: str | None = None
+    start: str | None = None   # DM variable whose date starts this element in SE
+    end: str | None = None     # DM variable whose date ends it (when it is a subject's last)
+
+
+class TrialVisit(Strict):
+    visitnum: float
+    visit: str
+    visitdy: int | None = None
+    window: tuple[int, int] | None = None
+    armcd: str | None = None
+    start_rule: str | None = None
+    end_rule: str | None = None
+    aliases: list[str] = []
+
+
+class Criterion(Strict):
+    ietestcd: str
+    ietest: str
+    iecat: Literal["INCLUSION", "EXCLUSION"]
+    iescat: str | None = None
+    tirl: str | None = None
+    tivers: str | None = None
+
+
+class TSParam(Strict):
+    parmcd: str
+    value: str
+    parm: str | None = None
+    valcd: str | None = None
+    vcdref: str | None = None
+    vcdver: str | None = None
+    grpid: str | None = None
+
+
+class TrialDesign(Strict):
+    arms: list[Arm] = []
+    elements: list[Element] = []
+    visits: list[TrialVisit] = []
+    criteria: list[Criterion] = []
+    ts: list[TSParam] = []
+
+    @model_validator(mode="after")
+    def _refs(self) -> TrialDesign:
+        etcds = {e.etcd for e in self.elements}
+        for arm in self.arms:
+            for e in arm.elements:
+                if e not in etcds:
+                    hint = suggest(e, etcds)
+                    raise ValueError(f"arm {arm.armcd} names element '{e}' not declared in "
+                                     f"trial_design.elements" + (f" ({hint})" if hint else ""))
+        nums = [v.visitnum for v in self.visits]
+        if len(nums) != len(set(nums)):
+            raise ValueError("trial visits repeat a visitnum")
+        return self
+
+
+class StudyConfig(Strict):
+    """study.yaml. ``created`` is the timestamp written into every output file."""
+
+    study_id: str
+    study_name: str
+    sdtmig_version: str = "3.3"
+    adamig_version: str = "1.1"
+    ct_package: str
+    adam_ct_package: str | None = None
+    raw_dir: str = "raw"
+    created: datetime
+    output: Output = Output()
+    severity_overrides: dict[str, str] = {}
+    sources: dict[str, Source] = {}
+    ct_synonyms: list[str] = []
+    trial_design: TrialDesign = TrialDesign()
+
+    @field_validator("ct_synonyms", mode="before")
+    @classmethod
+    def _listify(cls, v: object) -> object:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("ct_package", "adam_ct_package")
+    @classmethod
+    def _package(cls, v: str | None) -> str | None:
+        if v is not None and v not in available_packages():
+            hint = suggest(v, available_packages())
+            raise ValueError(f"CT package '{v}' is not shipped; expected one of "
+                             f"{', '.join(available_packages())}" + (f" ({hint})" if hint else ""))
+        return v
+
+    @field_validator("severity_overrides")
+    @classmethod
+    def _severities(cls, v: dict[str, str]) -> dict[str, str]:
+        for rule, sev in v.items():
+            if sev not in SEVERITIES:
+                raise ValueError(f"severity '{sev}' for rule '{rule}' is not one of "
+                                 f"{', '.join(SEVERITIES)}")
+        return v
+
+    @field_validator("raw_dir")
+    @classmethod
+    def _raw_dir(cls, v: str) -> str:
+        try:
+            confined("/__study__", v, what="raw_dir")
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
+
+@dataclass
+class Study:
+    """A validated study: config, domain mappings (with their file and line numbers), CT."""
+
+    root: Path
+    config: StudyConfig
+    domains: dict[str, DomainMapping]
+    files: dict[str, str] = field(default_factory=dict)          # domain -> display path
+    lines: dict[str, dict] = field(default_factory=dict)         # domain -> yaml line map
+    synonyms: dict[str, dict[str, str]] = field(default_factory=dict)  # codelist -> key -> value
+    sponsor_codelists: set[str] = field(default_factory=set)
+
+    @property
+    def ct(self) -> CTPackage:
+        return load_ct(self.config.ct_package)
+
+    @property
+    def default_raw_dir(self) -> Path:
+        return confined(self.root, self.config.raw_dir, what="raw_dir",
+                        source=str(self.root / "study.yaml"))
+
+    def codelist_code(self, codelist: str) -> str:
+        if codelist in self.sponsor_codelists:
+            return codelist
+        return self.ct.codelist(codelist).code
+
+    def codelist_label(self, codelist: str) -> str:
+        if codelist in self.sponsor_codelists:
+            return f"{codelist} (sponsor)"
+        cl = self.ct.codelist(codelist)
+        return f"{cl.submission_value} ({cl.code})"
+
+    def recode(self, codelist: str, values: pd.Series) -> pd.Series:
+        """Collected → submission value: study synonyms first, then the CT codelist."""
+        code = self.codelist_code(codelist)
+        s = pd.Series(values, dtype=object)
+        codes, uniques = pd.factorize(s)
+        uniq = pd.Series(uniques, dtype=object)
+        key = uniq.astype(str).str.strip().str.upper()
+        out = key.map(self.synonyms.get(code, {}))
+        if code not in self.sponsor_codelists:
+            ct_hit = self.ct.codelist(code).lookup(uniq)
+            out = out.where(out.notna(), ct_hit)
+        arr = out.astype(object).where(out.notna(), None).to_numpy()
+        res = pd.Series([None] * len(s), index=s.index, dtype=object)
+        has = codes >= 0
+        res[has] = arr[codes[has]]
+        return res
+
+    @functools.cache  # noqa: B019 - a Study is immutable after loading
+    def visit_table(self) -> pd.DataFrame:
+        rows = []
+        for v in self.config.trial_design.visits:
+            for name in [v.visit, *v.aliases]:
+                rows.append({"key": " ".join(name.upper().split()), "visitnum": v.visitnum,
+                             "visit": v.visit})
+        return pd.DataFrame(rows, columns=["key", "visitnum", "visit"]).drop_duplicates("key")
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+def _load_synonyms(study_root: Path, rel: str, ct: CTPackage, cfg_file: str
+                   ) -> tuple[dict[str, dict[str, str]], set[str], list[ConfigError]]:
+    """Read a synonym CSV: codelist, collected_value, submission_value (one term per line)."""
+    path = confined(study_root, rel, what="ct_synonyms", source=cfg_file)
+    display = f"{study_root.name}/{rel}"
+    problems: list[ConfigError] = []
+    table: dict[str, dict[str, str]] = {}
+    sponsor: set[str] = set()
+    if not path.is_file():
+        return table, sponsor, [ConfigError(f"synonym table '{rel}' not found", file=cfg_file,
+                                            key="ct_synonyms")]
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        need = ["codelist", "collected_value", "submission_value"]
+        if reader.fieldnames is None or any(c not in reader.fieldnames for c in need):
+            return table, sponsor, [ConfigError(
+                f"synonym table header must be {', '.join(need)}", file=display, line=1,
+                key=",".join(reader.fieldnames or []))]
+        for lineno, row in enumerate(reader, start=2):
+            cl, collected, value = (row[c].strip() for c in need)
+            if ct.has(cl):
+                codelist = ct.codelist(cl)
+                code = codelist.code
+                if value not in codelist.values and not codelist.extensible:
+                    hint = suggest(value, codelist.values)
+                    problems.append(ConfigError(
+                        f"'{value}' is not a term of non-extensible codelist "
+                        f"{codelist.submission_value} ({code}) in {ct.name}", file=display,
+                        line=lineno, key="submission_value", hint=hint))
+                    continue
+            else:
+                code = cl
+                sponsor.add(cl)
+            key = collected.upper()
+            prev = table.setdefault(code, {}).get(key)
+            if prev is not None and prev != value:
+                problems.append(ConfigError(
+                    f"collected value '{collected}' maps to both '{prev}' and '{value}'",
+                    file=display, line=lineno, key="collected_value"))
+            table[code][key] = value
+    return table, sponsor, problems
+
+
+def _walk(steps: list[StepBase]) -> list[StepBase]:
+    out = []
+    for s in steps:
+        out.append(s)
+        nested = getattr(s, "nested", None)
+        if nested:
+            out.extend(_walk(nested()))
+    return out
+
+
+def _step_codelists(step: StepBase) -> list[str]:
+    return [step.codelist] if getattr(step, "codelist", None) else []
+
+
+def load_study(study_dir: str | Path) -> Study:
+    """Read and validate a study folder; raise ConfigError/ConfigProblems listing every problem."""
+    root = Path(study_dir).resolve()
+    cfg_path = root / "study.yaml"
+    cfg_file = f"{root.name}/study.yaml"
+    if not cfg_path.is_file():
+        raise ConfigError("study.yaml not found", file=str(root),
+                          hint="a study folder holds study.yaml and sdtm/<domain>.yaml files")
+    data, lines = load_yaml(cfg_path, cfg_file)
+    if not isinstance(data, dict):
+        raise ConfigError("study.yaml must be a mapping of keys", file=cfg_file, line=1)
+    try:
+        config = StudyConfig.model_validate(data)
+    except ValidationError as exc:
+        raise_problems(problems_from_validation(exc, data, lines, cfg_file))
+        raise  # pragma: no cover
+    problems: list[ConfigError] = []
+    ct = load_ct(config.ct_package)
+    synonyms: dict[str, dict[str, str]] = {}
+    sponsor: set[str] = set()
+    for i, rel in enumerate(config.ct_synonyms):
+        try:
+            t, s, p = _load_synonyms(root, rel, ct, cfg_file)
+        except ConfigError as exc:
+            exc.location.line = lines.get(("ct_synonyms", i), lines.get(("ct_synonyms",)))
+            problems.append(exc)
+            continue
+        for k, v in t.items():
+            synonyms.setdefault(k, {}).update(v)
+        sponsor |= s
+        problems.extend(p)
+
+    study = Study(root=root, config=config, domains={}, synonyms=synonyms,
+                  sponsor_codelists=sponsor)
+    sdtm_dir = root / "sdtm"
+    for path in sorted(sdtm_dir.glob("*.yaml")) if sdtm_dir.is_dir() else []:
+        display = f"{root.name}/sdtm/{path.name}"
+        try:
+            mdata, mlines = load_yaml(path, display)
+        except ConfigError as exc:
+            problems.append(exc)
+            continue
+        try:
+            mapping = DomainMapping.model_validate(mdata)
+        except ValidationError as exc:
+            problems.extend(problems_from_validation(exc, mdata, mlines, display))
+            continue
+        if mapping.domain.lower() != path.stem.lower():
+            problems.append(ConfigError(
+                f"domain '{mapping.domain}' does not match the file name '{path.name}'",
+                file=display, line=mlines.get(("domain",)), key="domain",
+                hint=f"name the file {mapping.domain.lower()}.yaml"))
+            continue
+        study.domains[mapping.domain] = mapping
+        study.files[mapping.domain] = display
+        study.lines[mapping.domain] = mlines
+        problems.extend(_check_mapping(study, mapping, display, mlines))
+    problems.extend(_check_cross(study))
+    raise_problems(problems)
+    return study
+
+
+def _check_mapping(study: Study, m: DomainMapping, file: str, lines: dict) -> list[ConfigError]:
+    problems: list[ConfigError] = []
+    declared = set(study.config.sources)
+    for i, name in enumerate(m.sources):
+        if name not in declared:
+            hint = suggest(name, declared)
+            problems.append(ConfigError(
+                f"source '{name}' is not declared in study.yaml sources", file=file,
+                line=lines.get(("sources", i)), key="sources",
+                hint=hint or f"declared sources: {', '.join(sorted(declared)) or 'none'}"))
+    seen: dict[str, int] = {}
+    for i, step in enumerate(m.steps):
+        line = lines.get(("steps", i))
+        if not step.target:
+            problems.append(ConfigError("step has no 'target' variable", file=file, line=line,
+                                        key=f"steps.{i}"))
+            continue
+        if step.target in seen:
+            problems.append(ConfigError(
+                f"target '{step.target}' is already written by the step at line "
+                f"{seen[step.target]}", file=file, line=line, key="target",
+                hint="a variable is set by one step; use 'conditional' for alternatives"))
+        seen[step.target] = line
+        for j, nested in enumerate(_walk([step])[1:]):
+            if nested.target:
+                problems.append(ConfigError(
+                    "a step inside 'conditional' takes the outer target; remove 'target'",
+                    file=file, line=line, key="target"))
+        for s in _walk([step]):
+            for cl in _step_codelists(s):
+                if cl not in study.sponsor_codelists and not study.ct.has(cl):
+                    hint = suggest(cl.upper(), [study.ct.codelist(c).submission_value
+                                                for c in study.ct.codelists])
+                    problems.append(ConfigError(
+                        f"codelist '{cl}' is not in CT package {study.ct.name} nor in the "
+                        "study synonym table", file=file, line=line, key="codelist",
+                        hint=hint or "use an NCI code (C66731) or submission value (SEX)"))
+            lookup_src = getattr(s, "from_source", None)
+            if lookup_src and lookup_src not in m.sources:
+                problems.append(ConfigError(
+                    f"lookup source '{lookup_src}' is not among this domain's sources "
+                    f"({', '.join(m.sources)})", file=file, line=line, key="from_source",
+                    hint="add it to 'sources'"))
+        if step.algorithm == "supp" and not step.target.startswith("SUPP"):
+            problems.append(ConfigError("the target of a supp step is the SUPP-- dataset "
+                                        f"name, e.g. SUPP{m.domain}", file=file, line=line,
+                                        key="target"))
+    produced = set(seen)
+    for i, step in enumerate(m.steps):
+        for s in _walk([step]):
+            for var in s.variables():
+                if var not in produced:
+                    problems.append(ConfigError(
+                        f"variable '{var}' is read but no step of {m.domain} writes it",
+                        file=file, line=lines.get(("steps", i)), key=var,
+                        hint=suggest(var, produced) or "map it first, or use 'column' for a "
+                        "raw column"))
+    for j, var in enumerate(m.unique):
+        if var not in produced:
+            problems.append(ConfigError(f"unique variable '{var}' is not mapped", file=file,
+                                        line=lines.get(("unique", j)), key="unique"))
+    return problems
+
+
+def _check_cross(study: Study) -> list[ConfigError]:
+    problems = []
+    for dom, m in study.domains.items():
+        for i, step in enumerate(m.steps):
+            for s in _walk([step]):
+                for other in s.domains():
+                    if other in ("SE",) and "SE" not in study.domains:
+                        problems.append(ConfigError(
+                            "epoch needs the SE domain: add sdtm/se.yaml with 'build: se'",
+                            file=study.files[dom], line=study.lines[dom].get(("steps", i)),
+                            key="algorithm"))
+                    elif other != "SE" and other not in study.domains:
+                        problems.append(ConfigError(
+                            f"step reads domain {other}, which has no mapping file",
+                            file=study.files[dom], line=study.lines[dom].get(("steps", i)),
+                            key=other, hint=suggest(other, study.domains)))
+    return problems

@@ -1,0 +1,214 @@
+"""Trial design domains (TS, TA, TE, TV, TI) from study.yaml, and SE/SV from the mapped data.
+
+Builders are pure functions of the study config and the frames mapped so far. A domain file
+``sdtm/ts.yaml`` containing ``domain: TS`` and ``build: ts`` asks for one.
+
+- TS: one record per declared parameter (``trial_design.ts``); TSPARM is decoded from CT when
+  not given; SDTIGVER is added from ``sdtmig_version`` when not declared. Missing parameters
+  that reviewers expect (SSTDTC first: FDA technical rejection criterion 1734) are MAP.TS issues.
+- TA, TE, TV, TI: the declared arms, elements, visits and criteria.
+- SE: per subject, the elements of the actual arm (ACTARMCD) in order; an element starts on
+  the DM date named by its ``start`` and ends when the next one starts (the last ends on its
+  ``end`` date). Subjects not in a declared arm (screen failures) get the first element only.
+- SV: one record per subject and visit seen in any mapped domain with VISITNUM, VISIT and a
+  date: SVSTDTC/SVENDTC the earliest/latest complete date.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from converter.issues import IssueLog
+from converter.model import SRC_FILE, SRC_ROW
+
+EXPECTED_TS = ["SSTDTC", "SDTIGVER", "TITLE", "TPHASE", "STYPE", "SPONSOR", "INDIC", "TRT",
+               "RANDOM", "TBLIND", "TCNTRL", "PLANSUB", "AGEMIN", "AGEMAX", "SEXPOP", "ADDON",
+               "LENGTH", "ACTSUB", "SENDTC"]
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(rows, columns=columns)
+    out[SRC_FILE] = "study.yaml"
+    out[SRC_ROW] = [f"trial_design[{i}]" for i in range(len(out))]
+    return out
+
+
+def build_ts(study, frames, issues: IssueLog) -> pd.DataFrame:
+    cfg = study.config
+    params = list(cfg.trial_design.ts)
+    codes = {p.parmcd for p in params}
+    rows = []
+    seq: dict[str, int] = {}
+    ct = study.ct
+    parm_names = {}
+    if ct.has("TSPARMCD") and ct.has("TSPARM"):
+        cd, nm = ct.codelist("TSPARMCD").terms, ct.codelist("TSPARM").terms
+        by_code = dict(zip(nm["term_code"], nm["term_submission_value"]))
+        parm_names = {v: by_code.get(c) for c, v in zip(cd["term_code"],
+                                                        cd["term_submission_value"])}
+    extra = []
+    if "SDTIGVER" not in codes:
+        extra.append(("SDTIGVER", cfg.sdtmig_version))
+    for p in params:
+        seq[p.parmcd] = seq.get(p.parmcd, 0) + 1
+        rows.append({"STUDYID": cfg.study_id, "DOMAIN": "TS", "TSSEQ": float(seq[p.parmcd]),
+                     "TSGRPID": p.grpid, "TSPARMCD": p.parmcd,
+                     "TSPARM": p.parm or parm_names.get(p.parmcd), "TSVAL": p.value,
+                     "TSVALCD": p.valcd, "TSVCDREF": p.vcdref, "TSVCDVER": p.vcdver})
+    for code, value in extra:
+        rows.append({"STUDYID": cfg.study_id, "DOMAIN": "TS", "TSSEQ": 1.0, "TSGRPID": None,
+                     "TSPARMCD": code, "TSPARM": parm_names.get(code), "TSVAL": value,
+                     "TSVALCD": None, "TSVCDREF": None, "TSVCDVER": None})
+    out = _frame(rows, ["STUDYID", "DOMAIN", "TSSEQ", "TSGRPID", "TSPARMCD", "TSPARM", "TSVAL",
+                        "TSVALCD", "TSVCDREF", "TSVCDVER"])
+    have = set(out["TSPARMCD"])
+    for code in EXPECTED_TS:
+        if code not in have:
+            issues.add("MAP.TS", f"trial summary parameter {code} is not declared",
+                       severity="error" if code == "SSTDTC" else "warning", stage="sdtm",
+                       dataset="TS", variable="TSPARMCD", value=code,
+                       source_file=f"{study.root.name}/study.yaml",
+                       expected="declare it under trial_design.ts")
+    return out
+
+
+def build_ta(study, frames, issues) -> pd.DataFrame:
+    td = study.config.trial_design
+    te = {e.etcd: e for e in td.elements}
+    rows = []
+    for arm in td.arms:
+        for i, etcd in enumerate(arm.elements, start=1):
+            rows.append({"STUDYID": study.config.study_id, "DOMAIN": "TA", "ARMCD": arm.armcd,
+                         "ARM": arm.arm, "TAETORD": float(i), "ETCD": etcd,
+                         "ELEMENT": te[etcd].element, "TABRANCH": arm.branch if i == 1 else None,
+                         "TATRANS": None, "EPOCH": te[etcd].epoch})
+    return _frame(rows, ["STUDYID", "DOMAIN", "ARMCD", "ARM", "TAETORD", "ETCD", "ELEMENT",
+                         "TABRANCH", "TATRANS", "EPOCH"])
+
+
+def build_te(study, frames, issues) -> pd.DataFrame:
+    rows = [{"STUDYID": study.config.study_id, "DOMAIN": "TE", "ETCD": e.etcd,
+             "ELEMENT": e.element, "TESTRL": e.start_rule, "TEENRL": e.end_rule,
+             "TEDUR": e.duration} for e in study.config.trial_design.elements]
+    return _frame(rows, ["STUDYID", "DOMAIN", "ETCD", "ELEMENT", "TESTRL", "TEENRL", "TEDUR"])
+
+
+def build_tv(study, frames, issues) -> pd.DataFrame:
+    rows = []
+    for v in study.config.trial_design.visits:
+        start = v.start_rule
+        if start is None and v.window is not None:
+            start = f"Day {v.window[0]} to Day {v.window[1]}"
+        rows.append({"STUDYID": study.config.study_id, "DOMAIN": "TV", "VISITNUM": v.visitnum,
+                     "VISIT": v.visit, "VISITDY": None if v.visitdy is None else float(v.visitdy),
+                     "ARMCD": v.armcd, "TVSTRL": start, "TVENRL": v.end_rule})
+    return _frame(rows, ["STUDYID", "DOMAIN", "VISITNUM", "VISIT", "VISITDY", "ARMCD", "TVSTRL",
+                         "TVENRL"])
+
+
+def build_ti(study, frames, issues) -> pd.DataFrame:
+    rows = [{"STUDYID": study.config.study_id, "DOMAIN": "TI", "IETESTCD": c.ietestcd,
+             "IETEST": c.ietest, "IECAT": c.iecat, "IESCAT": c.iescat, "TIRL": c.tirl,
+             "TIVERS": c.tivers} for c in study.config.trial_design.criteria]
+    return _frame(rows, ["STUDYID", "DOMAIN", "IETESTCD", "IETEST", "IECAT", "IESCAT", "TIRL",
+                         "TIVERS"])
+
+
+SE_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "SESEQ", "ETCD", "ELEMENT", "TAETORD", "EPOCH",
+              "SESTDTC", "SEENDTC"]
+
+
+def build_se(study, frames, issues) -> pd.DataFrame:
+    td = study.config.trial_design
+    dm = frames.get("DM")
+    if dm is None or not td.arms or "USUBJID" not in dm:
+        return pd.DataFrame(columns=SE_COLUMNS + [SRC_FILE, SRC_ROW])
+    te = {e.etcd: e for e in td.elements}
+    plan = pd.DataFrame([{"ACTARMCD": a.armcd, "TAETORD": float(i), "ETCD": e,
+                          "ELEMENT": te[e].element, "EPOCH": te[e].epoch,
+                          "start": te[e].start, "end": te[e].end}
+                         for a in td.arms for i, e in enumerate(a.elements, start=1)])
+    first = td.arms[0].elements[0]
+    subj = dm[["USUBJID"]].copy()
+    subj["ACTARMCD"] = dm["ACTARMCD"] if "ACTARMCD" in dm else None
+    subj[SRC_FILE], subj[SRC_ROW] = dm[SRC_FILE].to_numpy(), dm[SRC_ROW].to_numpy()
+    known = subj["ACTARMCD"].isin(set(plan["ACTARMCD"]))
+    planned = subj[known].merge(plan, on="ACTARMCD", how="inner")
+    other = subj[~known].assign(TAETORD=1.0, ETCD=first, ELEMENT=te[first].element,
+                                EPOCH=te[first].epoch, start=te[first].start, end=te[first].end)
+    se = pd.concat([planned, other], ignore_index=True)
+    dmi = dm.drop_duplicates("USUBJID").set_index("USUBJID")
+
+    def dm_value(var_col: str) -> pd.Series:
+        vals = pd.Series(None, index=se.index, dtype=object)
+        for var in se[var_col].dropna().unique():
+            if var in dmi:
+                sel = se[var_col].eq(var)
+                vals[sel] = se.loc[sel, "USUBJID"].map(dmi[var]).to_numpy()
+        return vals
+
+    se["SESTDTC"] = dm_value("start")
+    se = se[se["SESTDTC"].notna()].sort_values(["USUBJID", "TAETORD"], kind="mergesort")
+    nxt = se.groupby("USUBJID")["SESTDTC"].shift(-1)
+    end = dm_value("end").reindex(se.index)
+    se["SEENDTC"] = nxt.where(nxt.notna(), end)
+    se["STUDYID"] = study.config.study_id
+    se["DOMAIN"] = "SE"
+    se["SESEQ"] = (se.groupby("USUBJID").cumcount() + 1).astype("float64")
+    return se[SE_COLUMNS + [SRC_FILE, SRC_ROW]].reset_index(drop=True)
+
+
+SV_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "VISITNUM", "VISIT", "VISITDY", "SVSTDTC",
+              "SVENDTC"]
+
+
+def build_sv(study, frames, issues) -> pd.DataFrame:
+    parts = []
+    for dom, f in frames.items():
+        if dom in ("SV", "SE") or dom.startswith("SUPP") or "VISITNUM" not in f:
+            continue
+        dtc = next((c for c in (f"{dom}DTC", f"{dom}STDTC") if c in f), None)
+        if dtc is None or "USUBJID" not in f:
+            continue
+        part = pd.DataFrame({"USUBJID": f["USUBJID"].to_numpy(),
+                             "VISITNUM": pd.to_numeric(f["VISITNUM"], errors="coerce"),
+                             "VISIT": f["VISIT"].to_numpy() if "VISIT" in f else None,
+                             "dtc": f[dtc].astype(object).to_numpy(),
+                             SRC_FILE: f[SRC_FILE].to_numpy(), SRC_ROW: f[SRC_ROW].to_numpy()})
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame(columns=SV_COLUMNS + [SRC_FILE, SRC_ROW])
+    allv = pd.concat(parts, ignore_index=True)
+    allv = allv[allv["USUBJID"].notna() & allv["VISITNUM"].notna()]
+    full = allv["dtc"].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")
+    allv["date"] = allv["dtc"].where(full).astype(object).str[:10]
+    allv = allv.sort_values(["USUBJID", "VISITNUM", SRC_FILE, SRC_ROW], kind="mergesort")
+    g = allv.groupby(["USUBJID", "VISITNUM"], sort=True)
+    sv = g.agg(VISIT=("VISIT", "first"), SVSTDTC=("date", "min"), SVENDTC=("date", "max"),
+               **{SRC_FILE: (SRC_FILE, "first"), SRC_ROW: (SRC_ROW, "first")}).reset_index()
+    tv = {v.visitnum: v for v in study.config.trial_design.visits}
+    sv["VISITDY"] = sv["VISITNUM"].map(
+        lambda n: float(tv[n].visitdy) if n in tv and tv[n].visitdy is not None else np.nan)
+    sv["STUDYID"] = study.config.study_id
+    sv["DOMAIN"] = "SV"
+    return sv[SV_COLUMNS + [SRC_FILE, SRC_ROW]]
+
+
+BUILDERS = {"ts": build_ts, "ta": build_ta, "te": build_te, "tv": build_tv, "ti": build_ti,
+            "se": build_se, "sv": build_sv}
+
+
+def build(name: str, study, frames: dict[str, pd.DataFrame], issues: IssueLog) -> pd.DataFrame:
+    """Build one trial design / subject-element / subject-visit domain."""
+    return BUILDERS[name](study, frames, issues)
+
+
+def origins(name: str) -> dict[str, dict]:
+    """Origin entries for define.xml: trial design is Protocol, SE/SV are Derived."""
+    if name in ("se", "sv"):
+        return {"*": {"origin": "Derived", "source": None,
+                      "method": f"{name.upper()} derived from the mapped domains and the trial "
+                                "design", "comment": None, "algorithm": name}}
+    return {"*": {"origin": "Protocol", "source": "study.yaml trial_design",
+                  "method": None, "comment": None, "algorithm": name}}
