@@ -108,7 +108,8 @@ def _read_csv(path: Path, required: list[str], optional: list[str] = ()) -> list
             unknown = [c for c in header if c not in required and c not in optional]
             if missing or unknown:
                 raise ConfigError(
-                    f"columns {missing} missing" if missing else f"unknown columns {unknown}",
+                    "; ".join(([f"columns {missing} missing"] if missing else [])
+                              + ([f"unknown columns {unknown}"] if unknown else [])),
                     file=str(path), line=1, key="header",
                     hint=f"expected columns {required + list(optional)}")
             rows = []
@@ -183,8 +184,11 @@ def _load_tables(folder: Path, standard: str, datasets: dict[str, DatasetMeta],
             ds_lines[name] = line
     if not var_path.exists() and partial:
         return
-    optional = OVERRIDE_EXTRA if partial else ["length"]
-    for line, row in _read_csv(var_path, VARIABLE_COLUMNS, optional):
+    if partial:
+        required, optional = VARIABLE_COLUMNS[:2], VARIABLE_COLUMNS[2:] + OVERRIDE_EXTRA
+    else:
+        required, optional = VARIABLE_COLUMNS, ["length"]
+    for line, row in _read_csv(var_path, required, optional):
         _check(row, var_path, line, partial)
         name = row["dataset"].upper()
         meta = datasets.get(name)
@@ -215,12 +219,14 @@ def _load_tables(folder: Path, standard: str, datasets: dict[str, DatasetMeta],
         elif row.get("core") == "-":
             meta.variables.remove(current)
         else:
-            patch = _variable(row)
-            for attr in ("label", "type", "format", "role", "core", "codelist", "data_type",
-                         "display_format", "length"):
-                value = getattr(patch, attr)
-                if value not in (None, ""):
-                    setattr(current, attr, value)
+            for col, attrs in (("label", ("label",)), ("type", ("type",)),
+                               ("format", ("format", "display_format")), ("role", ("role",)),
+                               ("core", ("core",)), ("codelist", ("codelist",)),
+                               ("data_type", ("data_type",)), ("length", ("length",))):
+                value = row.get(col)
+                if value:
+                    for attr in attrs:
+                        setattr(current, attr, int(value) if col == "length" else value)
     for name, meta in datasets.items():
         for v in meta.variables:
             v.key_sequence = None
