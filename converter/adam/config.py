@@ -84,6 +84,7 @@ class TreatmentSpec(_Model):
     planned: str = "ARM"
     actual: str = "ACTARM"
     numeric: dict[str, int] = {}
+    numeric_keys: list[str] | None = None  # e.g. [ARMCD, ACTARMCD]; default: planned, actual
     not_treated: list[str] = ["Screen Failure", "Not Assigned", "Not Treated"]
 
 

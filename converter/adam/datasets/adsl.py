@@ -53,13 +53,15 @@ def derive_adsl(cfg: AdslConfig, sdtm: dict[str, pd.DataFrame], issues: IssueLog
     orig["TRT01P"] = origin("Predecessor", f"{cfg.source}.{t.planned}")
     orig["TRT01A"] = origin("Predecessor", f"{cfg.source}.{t.actual}")
     if t.numeric:
-        for var in ("TRT01P", "TRT01A"):
-            adsl[var + "N"] = adsl[var].map(t.numeric).astype(float)
-            unknown = adsl[var].notna() & adsl[var + "N"].isna() & ~adsl[var].isin(t.not_treated)
+        keys = t.numeric_keys or [t.planned, t.actual]
+        for var, key in zip(("TRT01P", "TRT01A"), keys, strict=False):
+            src = dm[key] if key in dm.columns else adsl[var]
+            adsl[var + "N"] = src.map(t.numeric).astype(float)
+            unknown = src.notna() & adsl[var + "N"].isna() & ~adsl[var].isin(t.not_treated)
             log_rows(issues, adsl.loc[unknown], rule_id="ADAM.TRTCODE", dataset="ADSL",
-                     variable=var, value=adsl.loc[unknown, var], severity="warning",
-                     message=f"{var} has no numeric code in adsl.yaml treatment.numeric")
-            orig[var + "N"] = origin("Derived", f"numeric code of {var} (treatment.numeric)")
+                     variable=var, value=src.loc[unknown], severity="warning",
+                     message=f"{key} value has no numeric code in adsl.yaml treatment.numeric")
+            orig[var + "N"] = origin("Derived", f"numeric code of {key} (treatment.numeric)")
 
     # exposure → TRTSDT/TRTEDT
     e = cfg.exposure
