@@ -35,7 +35,8 @@ def check_cmd(study_dir: Path) -> None:
     """Lint a study's mapping files (study.yaml, sdtm/*.yaml, CT synonyms) without reading data."""
     problems = check_study(study_dir)
     for p in problems:
-        console.error(p.one_line())
+        # plain echo: a located problem stays on one line whatever the terminal width
+        click.echo(f"error: {p.one_line()}", err=True)
     if problems:
         console.info(f"{len(problems)} problem(s) in {study_dir}")
         sys.exit(EXIT_CANNOT_RUN)
