@@ -97,7 +97,8 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     out.index = dataset.index
     hit = out.pop("_hit")
     out[new_var] = np.where(hit.isna(), missing_value,
-                            np.where(hit.fillna(False).astype(bool), true_value, false_value))
+                            np.where(hit.astype("boolean").fillna(False).to_numpy(dtype=bool),
+                                     true_value, false_value))
     out[new_var] = out[new_var].astype(object).where(pd.notna(out[new_var]), None)
     return out
 
