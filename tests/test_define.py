@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -548,3 +549,40 @@ def test_html_renders_in_headless_chromium(tmp_path):
     assert share("#1f3b5a", img[:60]) > 0.5                 # the header band
     assert share("#f1f4f8", img[150:450, :250]) > 0.5        # the table-of-contents column
     assert share("#dfe7f1", img[:, 300:]) > 0.01             # dataset table header cells
+
+
+def test_codelist_of_an_all_missing_variable_is_left_out():
+    datasets = sdtm_datasets()
+    datasets["DM"].data["AGEU"] = None
+    d = build_define_model(datasets, standard="SDTMIG 3.3", study_id="S1", study_name="S1",
+                           ct="sdtmct-2015-12-18", created=CREATED)
+    assert d.item_def("IT.DM.AGEU").codelist_oid is None
+    assert d.codelist("CL.AGEU") is None
+
+
+def test_define_command_on_pilot_xpt_folder(shared, tmp_path):
+    data = tmp_path / "sdtm"
+    data.mkdir()
+    for name in ("dm", "ae", "suppdm", "ts"):
+        shutil.copy(shared / f"reference/cdisc-pilot/sdtm/{name}.xpt", data)
+    study = tmp_path / "study"
+    study.mkdir()
+    (study / "study.yaml").write_text(
+        "study_id: CDISCPILOT01\nstudy_name: CDISC Pilot\nct_package: sdtmct-2015-12-18\n"
+        f"created: '{CREATED}'\n", encoding="utf-8")
+    out = tmp_path / "define"
+    proc = subprocess.run([sys.executable, "-m", "converter", "define", str(data), "--standard",
+                           "sdtm", "--study", str(study), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    # origins are unknown for datasets read from files: warnings, not errors
+    assert proc.returncode == 0, proc.stderr
+    assert "DEF.ORIGIN.MISSING" in proc.stderr
+    assert check_define(out / "sdtm-define.xml") == []
+    d = read_define(out / "sdtm-define.xml")
+    assert [g.name for g in d.mdv.item_groups] == ["TS", "DM", "AE", "SUPPDM"]
+    assert d.item_group("DM").class_name == "SPECIAL PURPOSE"    # from the spec
+    assert (out / "sdtm-define.html").stat().st_size > 10_000
+    first = (out / "sdtm-define.xml").read_bytes()
+    subprocess.run([sys.executable, "-m", "converter", "define", str(data), "--standard", "sdtm",
+                    "--study", str(study), "--out", str(out)], capture_output=True, check=True)
+    assert (out / "sdtm-define.xml").read_bytes() == first

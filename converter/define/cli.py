@@ -102,8 +102,9 @@ def define_cmd(data_dir: Path, standard: str, study_dir: Path, out_dir: Path | N
     if not datasets:
         raise ConfigError("no datasets found", file=str(data_dir),
                           hint="DATA_DIR must hold .xpt/.json/.csv/.parquet datasets")
-    version = (study.get(f"{standard}ig_version") if isinstance(study, dict)
-               else getattr(study, f"{standard}ig_version", None))
+    from converter.define.generate import _study_value
+
+    version = _study_value(study, f"{standard}ig_version")
     full = f"{'SDTMIG' if standard == 'sdtm' else 'ADaMIG'} " + str(
         version or ("3.3" if standard == "sdtm" else "1.1"))
     _enrich_from_spec(datasets, full)
@@ -117,7 +118,9 @@ def define_cmd(data_dir: Path, standard: str, study_dir: Path, out_dir: Path | N
     for p in paths:
         console.info(f"wrote {p}")
     df = issues.to_frame()
-    for _, row in df.iterrows():  # a handful of metadata issues, not data rows
-        where = ".".join(x for x in (row["dataset"], row["variable"]) if isinstance(x, str))
-        console.info(f"{row['severity']}: {row['rule_id']}: {where}: {row['message']}")
+    for (rule, severity), group in df.groupby(["rule_id", "severity"], sort=True):
+        console.info(f"{severity}: {rule}: {len(group)} issue(s), e.g. "
+                     f"{group['message'].iloc[0]}")
+        for message in group["message"]:  # metadata issues: one per variable at most
+            console.debug(f"  {message}")
     return EXIT_FINDINGS if issues.has_at_least("error") else EXIT_OK

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from converter import __version__
 from converter.ct import CTPackage, load_ct
@@ -102,10 +104,20 @@ class ColumnFacts:
     n: int
 
 
+def _text_array(series: pd.Series) -> pa.Array:
+    """Present (non-null, non-empty) values of a text column as an Arrow string array."""
+    values = series.to_numpy(dtype=object)
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):   # non-str objects: their text form
+        s = series[series.notna()].astype(str)
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string())
+    keep = pc.and_(pc.is_valid(arr), pc.not_equal(pc.binary_length(arr), 0))
+    return arr.filter(pc.fill_null(keep, False))
+
+
 def _present_text(series: pd.Series) -> pd.Series:
-    s = series[series.notna()]
-    s = s.astype(str)
-    return s[s != ""]
+    return pd.Series(_text_array(series).to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _number_strings(values: np.ndarray) -> np.ndarray:
@@ -136,9 +148,9 @@ def column_facts(series: pd.Series, var_type: str, declared: str | None) -> Colu
         missing = int(np.isnan(values).sum())
         dtype, length, sig = _numeric_facts(values)
         return ColumnFacts(dtype, length, sig, missing, n)
-    text = _present_text(series)
+    text = _text_array(series)
     missing = n - len(text)
-    length = int(text.str.encode("utf-8").str.len().max()) if len(text) else None
+    length = pc.max(pc.binary_length(text)).as_py() if len(text) else None
     if declared in DATE_TYPES:
         return ColumnFacts(declared, length, None, missing, n)
     return ColumnFacts("text", length, None, missing, n)
@@ -327,7 +339,7 @@ class _Builder:
         href = f"{name.lower()}.{self.dataset_format}"
         group = ItemGroupDef(
             oid=ig_oid, name=name, repeating=repeating, structure=structure,
-            description=meta.label or None, domain=(name if self.sdtm else None),
+            description=meta.label or None, domain=self._domain(name) if self.sdtm else None,
             is_reference_data=reference,
             sas_dataset_name=name if SAS_NAME.match(name) else None, purpose=self.purpose,
             archive_location_id=leaf_id, standard_oid=self.ig_oid if standard else None,
@@ -351,6 +363,11 @@ class _Builder:
                 item.value_list_oid = self._value_list(name, data, vm, item, value_lists[vm.name])
             self.mdv.item_defs.append(item)
         self.mdv.item_groups.append(group)
+
+    @staticmethod
+    def _domain(name: str) -> str:
+        """Domain of a dataset: SUPPDM belongs to DM (as in CDISC's example define)."""
+        return name[4:] if name.startswith("SUPP") and len(name) > 4 else name
 
     def _class_name(self, meta: DatasetMeta, name: str) -> str | None:
         if not meta.klass:
@@ -463,14 +480,18 @@ class _Builder:
             ref = "MedDRA"
         if not ref:
             return None
-        present = _present_text(series) if vm.type == "Char" else pd.Series(
-            _number_strings(pd.to_numeric(series, errors="coerce").dropna().to_numpy(
-                dtype=np.float64)), dtype=object)
-        values = list(dict.fromkeys(sorted(present.unique().tolist())))
+        if vm.type == "Char":
+            values = sorted(pc.unique(_text_array(series)).to_pylist())
+        else:
+            numbers = pd.to_numeric(series, errors="coerce").dropna().unique()
+            values = sorted(set(_number_strings(np.asarray(numbers, dtype=np.float64)).tolist()))
         external = EXTERNAL_DICTIONARIES.get(ref.upper())
         if external:
-            use = self.codelists.setdefault(f"EXT.{external}", _CodelistUse(
-                oid=f"CL.{_oid_part(external)}", name=f"{external} dictionary",
+            # codes (AEPTCD...) are integers, terms text: one codelist per data type
+            suffix = "" if data_type == "text" else f".{data_type}"
+            use = self.codelists.setdefault(f"EXT.{external}{suffix}", _CodelistUse(
+                oid=f"CL.{_oid_part(external)}{suffix}", name=f"{external} dictionary"
+                + (f" ({data_type} codes)" if suffix else ""),
                 external=external, data_type=data_type))
             use.users.append(f"{ds}.{vm.name}")
             return use.oid
@@ -586,17 +607,18 @@ class _Builder:
                     plan: tuple[str, str | None]) -> str | None:
         by, label_col = plan
         keys = data[by]
-        present = keys.notna() & (keys.astype(str) != "")
-        values = sorted(keys[present].astype(str).unique().tolist())
+        key_text = keys.astype(str).where(keys.notna(), "")
+        positions = {k: v for k, v in key_text.groupby(key_text, sort=True).indices.items()
+                     if k != ""}
+        values = sorted(positions)
         vl_oid = f"VL.{_oid_part(ds)}.{_oid_part(vm.name)}"
         by_oid = f"IT.{_oid_part(ds)}.{_oid_part(by)}"
         vl = ValueListDef(vl_oid)
         used_oids: set[str] = set()
         qorig = data["QORIG"] if (ds.startswith("SUPP") and "QORIG" in data.columns) else None
-        key_text = keys.astype(str)
         for value in values:
-            mask = (key_text == value) & present
-            sub = data.loc[mask, vm.name]
+            mask = positions[value]
+            sub = data[vm.name].iloc[mask]
             if vm.type == "Char":
                 if not len(_present_text(sub)):
                     continue
@@ -614,13 +636,13 @@ class _Builder:
             wc_oid = "WC." + item_oid[3:]
             description = None
             if label_col is not None:
-                labels = _present_text(data.loc[mask, label_col]).unique()
+                labels = _present_text(data[label_col].iloc[mask]).unique()
                 if len(labels) == 1:
                     description = str(labels[0])
             origins = [Origin(o.type, o.source, o.description, list(o.document_refs))
                        for o in parent.origins]
             if qorig is not None:
-                origin_words = _present_text(qorig[mask]).unique()
+                origin_words = _present_text(qorig.iloc[mask]).unique()
                 if len(origin_words) == 1:
                     sub_vm = VariableMeta(name=vm.name, origin=str(origin_words[0]))
                     origins = self._origin(ds, sub_vm, var=f"QVAL where QNAM={value}")
@@ -749,8 +771,12 @@ def build_define(datasets: Mapping[str, Dataset], *, standard: str, study_id: st
 
 
 def _study_value(study: object, key: str, default: object = None) -> object:
+    """A study config value from a mapping, a StudyConfig, or a Study (its ``.config``)."""
     if isinstance(study, Mapping):
         return study.get(key, default)
+    config = getattr(study, "config", None)
+    if config is not None and hasattr(config, key):
+        return getattr(config, key)
     return getattr(study, key, default)
 
 
