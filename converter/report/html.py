@@ -6,6 +6,7 @@ import base64
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from converter.atomic import atomic_write_text
@@ -57,16 +58,18 @@ def _table(frame: pd.DataFrame, table_id: str, row_class: pd.Series | None = Non
            cell_class: dict[str, str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     text = frame.astype(object).map(lambda v: html.escape(cell_text(v)))
-    body = []
-    classes = row_class.tolist() if row_class is not None else [""] * len(frame)
-    for cls, (_, row) in zip(classes, text.iterrows()):
-        cells = []
-        for col, value in row.items():
-            prefix = (cell_class or {}).get(col)
-            attr = f' class="{prefix}{value}"' if prefix else ""
-            cells.append(f"<td{attr}>{value}</td>")
-        attr = f' class="{cls}"' if cls else ""
-        body.append(f"<tr{attr}>{''.join(cells)}</tr>")
+    rows = pd.Series("", index=frame.index, dtype=object)
+    for col in frame.columns:
+        prefix = (cell_class or {}).get(col)
+        if prefix:
+            rows = rows + f'<td class="{prefix}' + text[col] + '">' + text[col] + "</td>"
+        else:
+            rows = rows + "<td>" + text[col] + "</td>"
+    if row_class is not None:
+        opening = np.where(row_class.to_numpy() != "", '<tr class="' + row_class + '">', "<tr>")
+    else:
+        opening = np.full(len(frame), "<tr>", dtype=object)
+    body = (pd.Series(opening, index=frame.index, dtype=object) + rows + "</tr>").tolist()
     return (f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>'
             + "\n".join(body) + "</tbody></table>")
 

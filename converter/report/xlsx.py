@@ -20,9 +20,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from converter.atomic import atomic_write_bytes
-from converter.report.common import ReportData, is_formula_like, xml_safe
+from converter.report.common import FORMULA_START, ReportData, is_formula_like, xml_safe
 
-MAX_ISSUE_ROWS = 200_000
+MAX_ISSUE_ROWS = 100_000
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FIXED_TIME = "2000-01-01T00:00:00Z"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _BOLD = Font(bold=True)
@@ -62,12 +63,37 @@ def _table(ws, frame: pd.DataFrame, widths: dict[str, int] | None = None,
     ws.freeze_panes = "A2"
     ws.append([_cell(ws, c, header=True) for c in frame.columns])
     sev_idx = list(frame.columns).index(severity_column) if severity_column else None
-    for row in frame.itertuples(index=False, name=None):
-        fill = _SEV_FILL.get(row[sev_idx]) if sev_idx is not None else None
-        ws.append([_cell(ws, v, fill=fill if j == sev_idx else None)
-                   for j, v in enumerate(row)])
+    # text columns: clean once, vectorised; only formula-like cells need a cell object
+    clean = frame.astype(object).where(frame.notna(), None)
+    needs_cell = np.zeros(len(frame), dtype=bool)
+    for col in clean.columns:
+        s = clean[col]
+        is_text = s.map(lambda v: isinstance(v, str))
+        if is_text.any():
+            text = s[is_text].astype(str)
+            clean.loc[is_text, col] = text.str.replace(_ILLEGAL, "\ufffd", regex=True)
+            needs_cell |= (is_text & text.reindex(s.index, fill_value="").str.startswith(
+                FORMULA_START)).to_numpy()
+    for i, row in enumerate(clean.itertuples(index=False, name=None)):
+        if needs_cell[i] or sev_idx is not None:
+            fill = _SEV_FILL.get(row[sev_idx]) if sev_idx is not None else None
+            ws.append([_cell(ws, v, fill=fill) if j == sev_idx
+                       or (isinstance(v, str) and is_formula_like(v)) else _number(v)
+                       for j, v in enumerate(row)])
+        else:
+            ws.append([_number(v) for v in row])
     if len(frame.columns):
         ws.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{len(frame) + 1}"
+
+
+def _number(value: object) -> object:
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, (bool, np.bool_)):
+        return "Y" if value else ""
+    return value
 
 
 def _summary(ws, data: ReportData) -> None:
@@ -132,8 +158,7 @@ def write_xlsx(data: ReportData, path: Path) -> Path:
             "value", "expected", "message", "source_file", "source_row", "waiver"]
     _table(wb.create_sheet("Issues"), issues[cols],
            widths={"message": 70, "value": 30, "expected": 24, "rule_id": 26, "usubjid": 16,
-                   "source_file": 18, "waiver": 40, "waived": 8, "seq": 8},
-           severity_column="severity")
+                   "source_file": 18, "waiver": 40, "waived": 8, "seq": 8})
     rules = data.rules[["rule_id", "severity", "state", "reason", "n_issues", "n_waived",
                         "title", "authority", "message", "p21", "datasets"]]
     _table(wb.create_sheet("Rules"), rules,

@@ -48,6 +48,7 @@ class Context:
         self.define_path = Path(define_path) if define_path else None
         self._cache: dict[tuple, object] = {}
         self._define: dict[str, list[str]] | None = None
+        self._define_keys: dict[str, list[str]] = {}
         self.notes: list[str] = []
 
     def note(self, text: str) -> None:
@@ -176,9 +177,15 @@ class Context:
         if self.define_path is None:
             return None
         if self._define is None:
-            from converter.validate.define_reader import read_define_structure
-            self._define = read_define_structure(self.define_path)
+            from converter.validate.define_reader import read_define
+            self._define, self._define_keys = read_define(self.define_path)
         return self._define
+
+    def define_keys(self, name: str) -> list[str]:
+        """Key variables define.xml declares for dataset ``name`` (empty without define)."""
+        if self.define() is None:
+            return []
+        return self._define_keys.get(name.upper(), [])
 
 
 def number_text(s: pd.Series) -> pd.Series:

@@ -43,9 +43,12 @@ def seq_unique(ctx: Context, ds: Dataset, by: list[str] | None = None) -> pd.Dat
 
 @operator("keys_unique")
 def keys_unique(ctx: Context, ds: Dataset) -> pd.DataFrame:
-    """No two records share the values of the spec's key variables."""
+    """No two records share the values of the key variables: define.xml's keys when a
+    define.xml is given, else the spec's, else the dataset metadata's. A key variable absent
+    from the data counts as empty on every record."""
     meta = ctx.spec_meta(ds.name)
-    keys = list(meta.keys) if meta is not None and meta.keys else list(ds.meta.keys or [])
+    keys = (ctx.define_keys(ds.name)
+            or (list(meta.keys) if meta is not None and meta.keys else list(ds.meta.keys or [])))
     if not keys:
         raise Skip(f"no key variables declared for {ds.name}")
     absent = [k for k in keys if k not in ds.data.columns]

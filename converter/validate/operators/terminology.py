@@ -32,9 +32,14 @@ def codelist_for(ctx: Context, ds: Dataset, variable: str,
 
 @operator("codelist_values")
 def codelist_values(ctx: Context, ds: Dataset, extensible: bool,
-                    codelists: dict[str, str] | None = None) -> pd.DataFrame:
+                    codelists: dict[str, str] | None = None,
+                    conditions: dict[str, dict[str, str]] | None = None) -> pd.DataFrame:
     """Values not in the variable's codelist, for codelists whose extensibility is
-    ``extensible`` (non-extensible -> strict error rule; extensible -> warning rule)."""
+    ``extensible`` (non-extensible -> strict error rule; extensible -> warning rule).
+
+    ``conditions`` limits a variable to records where other variables hold given values,
+    e.g. ``{"--DECOD": {"--CAT": "DISPOSITION EVENT"}}`` (DSDECOD's codelist depends on DSCAT).
+    """
     if ctx.ct is None:
         raise Skip("no controlled terminology package given")
     parts = []
@@ -56,7 +61,14 @@ def codelist_values(ctx: Context, ds: Dataset, extensible: bool,
         terms = set(cl.values)
         ok = ctx.per_unique(ds, col, lambda u, terms=terms: u.isna() | u.isin(terms)
                             | (u.astype(str).str.strip() == ""))
-        rows = np.flatnonzero(~ok.astype(bool))
+        bad = ~ok.astype(bool)
+        for pattern, where in (conditions or {}).items():
+            if fnmatch.fnmatchcase(col, ctx.expand(ds.name, pattern)):
+                for other, wanted in where.items():
+                    other = ctx.expand(ds.name, other)
+                    if other in ds.data.columns:
+                        bad &= (ds.data[other] == wanted).to_numpy()
+        rows = np.flatnonzero(bad)
         if len(rows):
             parts.append(findings(row=rows, variable=col, value=ds.data[col].to_numpy()[rows],
                                   expected=cl.submission_value, codelist=cl.submission_value,
