@@ -586,3 +586,24 @@ def test_define_command_on_pilot_xpt_folder(shared, tmp_path):
     subprocess.run([sys.executable, "-m", "converter", "define", str(data), "--standard", "sdtm",
                     "--study", str(study), "--out", str(out)], capture_output=True, check=True)
     assert (out / "sdtm-define.xml").read_bytes() == first
+
+
+def test_compare_define_to_data_finds_every_difference(tmp_path):
+    from converter.define.compare import compare_define_to_data
+
+    path = tmp_path / "define.xml"
+    path.write_bytes(build_sdtm())
+    assert compare_define_to_data(path, sdtm_datasets(), IssueLog()) == 0
+    datasets = sdtm_datasets()
+    del datasets["TS"]
+    dm = datasets["DM"]
+    dm.data = dm.data.drop(columns=["RACE"]).assign(NEWVAR="x")
+    dm.data.loc[0, "SEX"] = "U"
+    datasets["AE"].data.loc[0, "AETERM"] = "a much longer verbatim term"
+    issues = IssueLog()
+    assert compare_define_to_data(path, datasets, issues) == 5
+    got = issues.to_frame()[["rule_id", "dataset", "variable"]].fillna("").values.tolist()
+    assert sorted(map(tuple, got)) == sorted([
+        ("DEF.DATA.DATASET", "TS", ""), ("DEF.DATA.VARIABLE", "DM", "RACE"),
+        ("DEF.DATA.VARIABLE", "DM", "NEWVAR"), ("DEF.DATA.TERM", "DM", "SEX"),
+        ("DEF.DATA.LENGTH", "AE", "AETERM")])
