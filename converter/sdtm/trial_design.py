@@ -16,7 +16,6 @@ Builders are pure functions of the study config and the frames mapped so far. A 
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from converter.issues import IssueLog
@@ -189,7 +188,7 @@ def build_sv(study, frames, issues) -> pd.DataFrame:
                **{SRC_FILE: (SRC_FILE, "first"), SRC_ROW: (SRC_ROW, "first")}).reset_index()
     tv = {v.visitnum: v for v in study.config.trial_design.visits}
     sv["VISITDY"] = sv["VISITNUM"].map(
-        lambda n: float(tv[n].visitdy) if n in tv and tv[n].visitdy is not None else np.nan)
+        {n: float(v.visitdy) for n, v in tv.items() if v.visitdy is not None}).astype("float64")
     sv["STUDYID"] = study.config.study_id
     sv["DOMAIN"] = "SV"
     return sv[SV_COLUMNS + [SRC_FILE, SRC_ROW]]
@@ -201,7 +200,11 @@ BUILDERS = {"ts": build_ts, "ta": build_ta, "te": build_te, "tv": build_tv, "ti"
 
 def build(name: str, study, frames: dict[str, pd.DataFrame], issues: IssueLog) -> pd.DataFrame:
     """Build one trial design / subject-element / subject-visit domain."""
-    return BUILDERS[name](study, frames, issues)
+    out = BUILDERS[name](study, frames, issues)
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].where(out[col].notna(), None)
+    return out
 
 
 def origins(name: str) -> dict[str, dict]:

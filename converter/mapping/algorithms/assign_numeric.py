@@ -25,7 +25,7 @@ class AssignNumeric(StepBase):
 
 def run(p: AssignNumeric, ctx: StepContext) -> pd.Series:
     raw = clean_text(ctx.col(p.source))
-    ok = raw.str.fullmatch(NUMBER).fillna(False).astype(bool)
+    ok = raw.fillna("").astype(str).str.fullmatch(NUMBER) & raw.notna()
     codes, uniques = pd.factorize(raw.where(ok))
     nums = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy()
     out = pd.Series(float("nan"), index=raw.index, dtype="float64")

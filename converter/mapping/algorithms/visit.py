@@ -42,7 +42,8 @@ def run(p: Visit, ctx: StepContext) -> pd.Series:
     key = normalise(raw).where(raw.notna())
     num = key.map(table.set_index("key")["visitnum"]).astype("float64")
     name = key.map(table.set_index("key")["visit"])
-    unsched = raw.notna() & num.isna() & raw.str.contains(p.unscheduled, regex=True).fillna(False)
+    unsched = raw.notna() & num.isna() & raw.fillna("").astype(str).str.contains(
+        p.unscheduled, regex=True)
     unknown = raw.notna() & num.isna() & ~unsched
     ctx.issue(unknown, "MAP.VISIT", "visit not among the trial visits; left empty", raw,
               expected="a visit or alias declared in study.yaml trial_design.visits")
