@@ -230,15 +230,21 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
     width = _header_width(p, enc, delim)
     dname = _DELIMITER_NAMES.get(delim, repr(delim))
 
-    # An odd number of quotes means an unclosed quote or a stray quote inside an unquoted value;
-    # only then pay for Python's strict csv parser to tell which (and where).
-    if quotes % 2 == 1 or enc == "utf-16":
+    def strict_quotes_check() -> None:
         line = _locate_with_csv(p, enc, delim)
         if line is not None:
             raise InputError("a quoted value starting in this record is never closed "
                              "(unbalanced double quote) or is followed by text; the file may be "
                              "truncated", file=name, line=line,
                              hint="check the end of the file and quotes inside values")
+
+    # Arrow's parser is lenient with quotes. Python's strict csv parser tells a broken quote
+    # from a stray one, but is slow, so it runs only when a cheap test finds something odd: an
+    # odd number of quotes, a quote in the middle of text, or (below) a value holding a newline.
+    suspicious = quotes > 0 and (quotes % 2 == 1 or enc == "utf-16"
+                                 or _mid_text_quote(p, delim))
+    if suspicious:
+        strict_quotes_check()
 
     # Without any quote a value cannot hold a newline, so Arrow may split the file into blocks
     # at any newline (faster); with quotes it must track quoting across block boundaries.
@@ -287,6 +293,9 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
 
     if table.num_rows == 0:
         raise InputError("file holds no header row", file=name, line=1)
+    if quotes and not suspicious and any(
+            pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py() for col in table.columns):
+        strict_quotes_check()  # a newline inside a value: legitimate, or a mis-paired quote
     header = table.slice(0, 1).to_pylist()[0]
     names = [header[f"f{i}"] for i in range(table.num_columns)]
     if len(names) == 1:
@@ -322,6 +331,24 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
     frame.columns = [names[i] for i in keep] + [SRC_ROW]
     frame.insert(len(keep), SRC_FILE, name)
     return frame
+
+
+def _mid_text_quote(p: Path, delim: str) -> bool:
+    """True when some double quote has text on both sides (``x"y``): a stray quote or text after
+    a closing quote. Vectorised over the quote positions, chunk by chunk."""
+    bounds = np.frombuffer(('"\r\n' + delim).encode(), np.uint8)
+    tail = b"\n\n"   # pretend the file starts after a line break
+    with open(p, "rb") as fh:
+        while True:
+            block = fh.read(_CHUNK)
+            buf = tail + (block if block else b"\n")
+            a = np.frombuffer(buf, np.uint8)
+            q = np.flatnonzero(a[1:-1] == 34) + 1     # the last byte is judged next round
+            if len(q) and (~np.isin(a[q - 1], bounds) & ~np.isin(a[q + 1], bounds)).any():
+                return True
+            if not block:
+                return False
+            tail = buf[-2:]
 
 
 def _header_width(p: Path, enc: str, delim: str) -> int:
@@ -635,7 +662,7 @@ def _render_sas_column(values: np.ndarray, kind: str | None, name: str, column: 
     limit = {"D": 2_900_000, "s": 250_000_000_000, "ms": 250_000_000_000_000}[unit]
     if (np.abs(vals) > limit).any():
         idx = int(np.flatnonzero(ok)[np.flatnonzero(np.abs(vals) > limit)[0]])
-        raise InputError(f"variable '{column}' has a {kind} format but value {x[idx]!r} in data "
+        raise InputError(f"variable '{column}' has a {kind} format but value {float(x[idx])!r} in data "
                          f"row {idx + 1} is outside the years 1-9999", file=name, key=column)
     stamps = _SAS_EPOCH + vals.astype(np.int64).astype(f"timedelta64[{unit}]")
     out[ok] = np.datetime_as_string(stamps, unit="D" if kind == "date" else unit).astype(object)
