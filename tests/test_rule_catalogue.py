@@ -11,7 +11,7 @@ import pytest
 from converter.ct import load_ct
 from converter.model import DatasetMeta, VariableMeta
 from converter.validate import load_rules
-from tests.validate_helpers import AE_SPEC, ds, run_rule, spec_of
+from tests.test_validate_helpers import AE_SPEC, ds, run_rule, spec_of
 
 CT = load_ct("sdtmct-2015-12-18")
 SPEC = {"spec": spec_of(AE_SPEC)}
