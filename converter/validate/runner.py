@@ -27,13 +27,17 @@ RULE_COLUMNS = ["rule_id", "severity", "state", "reason", "n_issues", "n_waived"
 UNUSED_WAIVER_RULE = "WAIVER.UNUSED"
 
 
-@dataclass
+@dataclass(eq=False)
 class ValidationResult:
     """Outcome of :func:`validate`: one row per rule, the waivers and a dataset summary."""
 
     rules: pd.DataFrame
     waivers: list[Waiver] = field(default_factory=list)
     datasets: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        states = self.rules["state"].value_counts().to_dict() if len(self.rules) else {}
+        return f"ValidationResult({len(self.rules)} rules: {states}, {len(self.waivers)} waivers)"
 
     def issues_with_waivers(self, issues: IssueLog | pd.DataFrame) -> pd.DataFrame:
         return issue_table(issues, self.waivers)

@@ -91,7 +91,7 @@ def load_waivers(path: str | Path) -> list[Waiver]:
 
 def _glob(series: pd.Series, pattern: str) -> np.ndarray:
     regex = fnmatch.translate(pattern)
-    return series.fillna("").astype(str).str.match(regex).to_numpy(dtype=bool)
+    return series.fillna("").astype(str).str.match(regex).to_numpy(dtype=bool, copy=True)
 
 
 def match_waivers(issues: pd.DataFrame, waivers: list[Waiver]) -> tuple[pd.Series, list[int]]:

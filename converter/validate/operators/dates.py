@@ -33,7 +33,7 @@ DURATION_SUFFIXES = ("DUR", "ELTM", "EVLINT", "STINT", "ENINT")
 
 def _datetime_valid(text: pd.Series) -> np.ndarray:
     parts = text.str.extract(DATETIME_RE)
-    ok = text.str.match(DATETIME_RE).fillna(False).to_numpy(dtype=bool)
+    ok = text.str.match(DATETIME_RE).fillna(False).to_numpy(dtype=bool, copy=True)
     ok &= text.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
     ok &= ~text.str.rstrip("Z").str.endswith("-").fillna(False).to_numpy(dtype=bool)
 
@@ -67,7 +67,7 @@ def iso8601_valid(values: pd.Series, *, duration: bool = False) -> np.ndarray:
         part = halves[i]
         present = part.notna().to_numpy()
         p = part.where(present, "2000").astype(str)
-        good = _datetime_valid(p)
+        good = _datetime_valid(p).copy()
         # durations are allowed in --DUR-like variables and as one side of an interval
         if duration or halves[1].notna().any():
             good |= p.str.match(DURATION_RE).fillna(False).to_numpy(dtype=bool)
@@ -94,11 +94,13 @@ def iso_bounds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
                                errors="coerce")
     next_month = pd.to_datetime(pd.DataFrame({
         "year": y + (mo == 12), "month": mo % 12 + 1, "day": 1}), errors="coerce")
-    hi = lo + one_s - pd.Timedelta(microseconds=1)
-    hi = hi.where(mi.notna(), lo + pd.Timedelta(minutes=1) - one_s)
-    hi = hi.where(h.notna(), lo + pd.Timedelta(days=1) - one_s)
-    hi = hi.where(d.notna(), next_month - one_s)
-    hi = hi.where(mo.notna(), next_year - one_s)
+    # the latest instant at the value's own precision (year ... second)
+    hi = next_year - one_s
+    hi = hi.where(mo.isna(), next_month - one_s)
+    hi = hi.where(d.isna(), lo + pd.Timedelta(days=1) - one_s)
+    hi = hi.where(h.isna(), lo + pd.Timedelta(hours=1) - one_s)
+    hi = hi.where(mi.isna(), lo + pd.Timedelta(minutes=1) - one_s)
+    hi = hi.where(se.isna(), lo + one_s - pd.Timedelta(microseconds=1))
     hi = hi.where(lo.notna())
     return lo, hi, d.notna() & lo.notna()
 
