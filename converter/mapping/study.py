@@ -146,6 +146,7 @@ class StudyConfig(Strict):
     ct_package: str
     adam_ct_package: str | None = None
     raw_dir: str = "raw"
+    spec_overrides: str | None = None
     created: datetime
     output: Output = Output()
     severity_overrides: dict[str, str] = {}
@@ -176,11 +177,13 @@ class StudyConfig(Strict):
                                  f"{', '.join(SEVERITIES)}")
         return v
 
-    @field_validator("raw_dir")
+    @field_validator("raw_dir", "spec_overrides")
     @classmethod
-    def _raw_dir(cls, v: str) -> str:
+    def _inside(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
         try:
-            confined("/__study__", v, what="raw_dir")
+            confined("/__study__", v, what="path")
         except ConfigError as exc:
             raise ValueError(exc.message) from None
         return v
@@ -203,9 +206,27 @@ class Study:
         return load_ct(self.config.ct_package)
 
     @property
-    def default_raw_dir(self) -> Path:
+    def raw_dir(self) -> Path:
+        """The default raw folder (``raw_dir``, inside the study folder); ``--raw`` overrides it."""
         return confined(self.root, self.config.raw_dir, what="raw_dir",
                         source=str(self.root / "study.yaml"))
+
+    default_raw_dir = raw_dir
+
+    @property
+    def spec_overrides(self) -> Path | None:
+        """Study metadata overrides for the metadata stage: ``spec_overrides`` or ``specs/``."""
+        if self.config.spec_overrides:
+            return confined(self.root, self.config.spec_overrides, what="spec_overrides",
+                            source=str(self.root / "study.yaml"))
+        folder = self.root / "specs"
+        return folder if folder.is_dir() else None
+
+    @property
+    def waivers_path(self) -> Path | None:
+        """``waivers.yaml`` of the study folder, when present (validation waivers)."""
+        path = self.root / "waivers.yaml"
+        return path if path.is_file() else None
 
     def codelist_code(self, codelist: str) -> str:
         if codelist in self.sponsor_codelists:
