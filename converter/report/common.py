@@ -66,7 +66,8 @@ def prepare(issues: IssueLog | pd.DataFrame, rules: object, *, title: str, fail_
     from converter.validate.runner import RULE_COLUMNS, issue_table
     from converter.validate.waivers import resolve_waivers
 
-    rule_table = getattr(rules, "rules", rules)          # a ValidationResult or its table
+    result = None if isinstance(rules, pd.DataFrame) or rules is None else rules
+    rule_table = result.rules if result is not None else rules   # a ValidationResult or table
     if rule_table is None:
         rule_table = pd.DataFrame(columns=RULE_COLUMNS)
     rule_table = rule_table.copy()
@@ -74,8 +75,9 @@ def prepare(issues: IssueLog | pd.DataFrame, rules: object, *, title: str, fail_
         if col not in rule_table.columns:
             rule_table[col] = None
     if waivers is None:
-        waivers = getattr(rules, "waivers", None) or rule_table.attrs.get("waivers")
-    datasets = getattr(rules, "datasets", None)
+        waivers = (result.waivers if result is not None else None) or rule_table.attrs.get(
+            "waivers")
+    datasets = result.datasets if result is not None else None
     if datasets is None or not len(datasets):
         datasets = rule_table.attrs.get("datasets", pd.DataFrame(columns=["dataset"]))
     frame = issue_table(issues, resolve_waivers(waivers))
