@@ -483,7 +483,7 @@ def test_round_trip_of_cdisc_examples(shared):
 # 5. writing and HTML
 # ------------------------------------------------------------------------------------------
 
-def test_write_define_writes_xml_and_html(tmp_path):
+def test_write_define_writes_xml_and_html(tmp_path, shared):
     study = {"study_id": "S1", "study_name": "Study One", "created": CREATED,
              "sdtmig_version": "3.3", "ct_package": "sdtmct-2015-12-18",
              "adam_ct_package": "adamct-2026-03-27",
@@ -493,10 +493,13 @@ def test_write_define_writes_xml_and_html(tmp_path):
                          issues=issues)
     assert [p.name for p in paths] == ["sdtm-define.xml", "sdtm-define.html"]
     assert check_define(paths[0]) == []
+    xsl = shared / "schemas/define-2.1/cdisc-2019/stylesheets/define2-1.xsl"
     paths2 = write_define(adam_datasets(), tmp_path / "define", standard="adam", study=study,
-                          issues=issues)
-    assert [p.name for p in paths2] == ["adam-define.xml", "adam-define.html"]
+                          issues=issues, stylesheet=xsl)
+    assert [p.name for p in paths2] == ["adam-define.xml", "adam-define.html",
+                                        "adam-define.cdisc.html"]
     assert check_define(paths2[0]) == []
+    assert "ADLB" in paths2[2].read_text(encoding="utf-8")
     html = paths[1].read_text(encoding="utf-8")
     for text in ("Table of contents", "Demographics", "LBSTRESN", "Value-level metadata",
                  "Female", "MedDRA 26.1"):
@@ -607,3 +610,20 @@ def test_compare_define_to_data_finds_every_difference(tmp_path):
         ("DEF.DATA.DATASET", "TS", ""), ("DEF.DATA.VARIABLE", "DM", "RACE"),
         ("DEF.DATA.VARIABLE", "DM", "NEWVAR"), ("DEF.DATA.TERM", "DM", "SEX"),
         ("DEF.DATA.LENGTH", "AE", "AETERM")])
+
+
+def test_method_words_of_non_derived_values_describe_the_origin():
+    datasets = sdtm_datasets()
+    domain = datasets["DM"].meta.variable("DOMAIN")
+    domain.method = "Set to 'DM'"
+    sex = datasets["DM"].meta.variable("SEX")
+    sex.method = "SEX recoded with codelist SEX"
+    d = build_define_model(datasets, standard="SDTMIG 3.3", study_id="S1", study_name="S1",
+                           ct="sdtmct-2015-12-18", created=CREATED)
+    assert d.item_def("IT.DM.DOMAIN").origins[0].description == "Set to 'DM'"
+    assert d.item_def("IT.DM.SEX").origins[0].description == \
+        "dm.csv SEX; SEX recoded with codelist SEX"
+    refs = {r.item_oid: r for r in d.item_group("DM").item_refs}
+    assert refs["IT.DM.DOMAIN"].method_oid is None and refs["IT.DM.SEX"].method_oid is None
+    assert refs["IT.DM.USUBJID"].method_oid == "MT.DM.USUBJID"
+    assert {m.oid for m in d.mdv.methods if m.oid.startswith("MT.DM.")} == {"MT.DM.USUBJID"}

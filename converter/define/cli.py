@@ -91,9 +91,7 @@ def _enrich_from_spec(datasets: dict, standard: str) -> None:
 def define_cmd(data_dir: Path, standard: str, study_dir: Path, out_dir: Path | None,
                stylesheet: Path | None) -> int:
     """Generate <standard>-define.xml and its HTML page for the datasets in DATA_DIR."""
-    from converter.atomic import atomic_write_text
     from converter.define.generate import write_define
-    from converter.define.render import apply_stylesheet
     from converter.io.datasets import read_dataset_folder
     from converter.issues import IssueLog
 
@@ -110,11 +108,8 @@ def define_cmd(data_dir: Path, standard: str, study_dir: Path, out_dir: Path | N
     _enrich_from_spec(datasets, full)
     issues = IssueLog()
     out = out_dir or (data_dir.parent / "define")
-    paths = write_define(datasets, out, standard=full, study=study, issues=issues)
-    if stylesheet is not None:
-        html = out / f"{standard}-define.cdisc.html"
-        atomic_write_text(html, apply_stylesheet(paths[0], stylesheet))
-        paths.append(html)
+    paths = write_define(datasets, out, standard=full, study=study, issues=issues,
+                         stylesheet=stylesheet)
     for p in paths:
         console.info(f"wrote {p}")
     df = issues.to_frame()

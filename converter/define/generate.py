@@ -402,8 +402,12 @@ class _Builder:
         pages = (self.crf_pages.get(ds) or {}).get(var)
         if otype == "Collected" and pages and self.acrf:
             refs.append(DocumentRef("LF.acrf", [PDFPageRef("PhysicalRef", str(pages))]))
-        description = vm.source or None
-        if otype == "Predecessor" and not description:
+        # a method is a MethodDef only for Derived values; for the other origins the words of
+        # the mapping step (e.g. "Set to 'DM'", "SEX recoded with codelist SEX") describe the
+        # origin itself
+        parts = [vm.source] + ([vm.method] if otype != "Derived" else [])
+        description = "; ".join(p for p in parts if p) or None
+        if otype == "Predecessor" and not vm.source:
             self.issue("DEF.ORIGIN.PREDECESSOR", f"{ds}.{var} is a predecessor variable but "
                        "its source is not named", dataset=ds, variable=var,
                        expected="e.g. ADSL.TRTSDT")
@@ -414,7 +418,8 @@ class _Builder:
         facts = column_facts(series, vm.type, vm.data_type)
         data_type, length, sig = self._type_length(ds, vm, facts)
         method_oid = None
-        if vm.method:
+        origin_type = ORIGIN_WORDS.get((vm.origin or "").strip().lower(), ("Derived",))[0]
+        if vm.method and origin_type == "Derived":
             method_oid = f"MT.{_oid_part(ds)}.{_oid_part(vm.name)}"
             self.mdv.methods.append(MethodDef(
                 method_oid, f"Algorithm to derive {ds}.{vm.name}",
@@ -783,13 +788,14 @@ def _study_value(study: object, key: str, default: object = None) -> object:
 def write_define(datasets: Mapping[str, Dataset], out_dir: str | os.PathLike, *, standard: str,
                  study: object, ct: CTPackage | str | Iterable[CTPackage | str] | None = None,
                  created: datetime | str | None = None, issues: IssueLog | None = None,
-                 **options: object) -> list[Path]:
+                 stylesheet: str | os.PathLike | None = None, **options: object) -> list[Path]:
     """Write ``<out_dir>/<sdtm|adam>-define.xml`` and its HTML rendering; return both paths.
 
     ``standard`` is "sdtm"/"adam" (version from the study config) or a full "SDTMIG 3.3".
     ``study`` is the study config (object or mapping with study_id, study_name, created,
     sdtmig_version, adamig_version, ct_package, adam_ct_package, and optionally
-    ``define: {acrf, crf_pages, dictionaries, supplemental_docs}``).
+    ``define: {acrf, crf_pages, dictionaries, supplemental_docs}``). With ``stylesheet`` (e.g.
+    CDISC's define2-1.xsl) a third file ``<key>-define.cdisc.html`` is rendered with it.
     """
     from converter.atomic import atomic_write_bytes, atomic_write_text
     from converter.define.render import render_html
@@ -830,4 +836,11 @@ def write_define(datasets: Mapping[str, Dataset], out_dir: str | os.PathLike, *,
     html_path = out / f"{key}-define.html"
     atomic_write_bytes(xml_path, to_xml(model))
     atomic_write_text(html_path, render_html(model))
-    return [xml_path, html_path]
+    paths = [xml_path, html_path]
+    if stylesheet is not None:
+        from converter.define.render import apply_stylesheet
+
+        cdisc_path = out / f"{key}-define.cdisc.html"
+        atomic_write_text(cdisc_path, apply_stylesheet(xml_path, stylesheet))
+        paths.append(cdisc_path)
+    return paths
