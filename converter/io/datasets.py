@@ -122,6 +122,23 @@ def _read_readstat(path: Path, kind: str, encoding: str | None) -> Dataset:
                    data=pd.DataFrame(data, columns=meta.column_names))
 
 
+def parquet_meta(schema, path: Path) -> DatasetMeta:
+    """Dataset metadata from a Parquet schema: ours (``cdisc:dataset``) or from the types."""
+    import pyarrow as pa
+    raw = (schema.metadata or {}).get(PARQUET_KEY)
+    if raw:
+        info = json.loads(raw)
+        variables = [VariableMeta(**v) for v in info.pop("variables")]
+        return DatasetMeta(variables=variables, **info)
+    variables = []
+    for f in schema:
+        t = f.type.value_type if pa.types.is_dictionary(f.type) else f.type
+        num = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+        variables.append(VariableMeta(name=f.name, type="Num" if num else "Char",
+                                      data_type="float" if num else "text"))
+    return DatasetMeta(name=dataset_stem(path).upper(), variables=variables)
+
+
 def _read_parquet(path: Path) -> Dataset:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -129,17 +146,8 @@ def _read_parquet(path: Path) -> Dataset:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise InputError(f"cannot read Parquet file: {exc}", file=str(path)) from None
+    meta = parquet_meta(table.schema, path)
     df = table.to_pandas()
-    raw = (table.schema.metadata or {}).get(PARQUET_KEY)
-    if raw:
-        info = json.loads(raw)
-        variables = [VariableMeta(**v) for v in info.pop("variables")]
-        meta = DatasetMeta(variables=variables, **info)
-    else:
-        meta = DatasetMeta(name=dataset_stem(path).upper(), variables=[
-            VariableMeta(name=c, type="Num" if pd.api.types.is_numeric_dtype(df[c]) else "Char",
-                         data_type="float" if pd.api.types.is_numeric_dtype(df[c]) else "text")
-            for c in df.columns])
     for v in meta.variables:
         if v.type == "Num":
             df[v.name] = df[v.name].to_numpy(dtype=np.float64, na_value=np.nan)

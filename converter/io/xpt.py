@@ -20,6 +20,7 @@ the same member name and label. Reading the parts in order and concatenating giv
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from converter.atomic import atomic_write
 from converter.errors import ConfigError
 from converter.issues import IssueLog
 from converter.metadata.missing import special_codes_array
-from converter.model import Dataset, VariableMeta
+from converter.model import Dataset, DatasetMeta, VariableMeta
 
 RECORD = 80
 NAMESTR_LEN = 140
@@ -43,6 +44,8 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,7}")
 _FMT_RE = re.compile(r"(\$?(?:[A-Z_][A-Z0-9_]*[A-Z_]|[A-Z_])?)(\d*)\.?(\d*)")
 NON_ASCII_MODES = ("keep", "replace", "fail")
+_OVER_TEXT = "too large for IBM floating point; written as missing"
+_UNDER_TEXT = "too small for IBM floating point (below 16**-65); written as 0"
 
 
 def _header(kind: str, tail: str = "0" * 30) -> bytes:
@@ -112,74 +115,110 @@ def _encode_numeric(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return block, over, under
 
 
-def _arrow_strings(values: pd.Series) -> pa.Array:
-    arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    return arr.fill_null("") if arr.null_count else arr
+def _is_utf8(encoding: str) -> bool:
+    return encoding.replace("-", "").replace("_", "").lower() in ("utf8", "ascii")
 
 
-def _encode_char(arr: pa.Array, width: int, encoding: str) -> tuple[np.ndarray, np.ndarray]:
-    """(n, width) uint8 block of blank-padded bytes and the byte length of each value.
-
-    ``arr`` is an Arrow string array already encoded to the target codec's bytes when the
-    codec is not UTF-8 (see ``_to_codec``). Values longer than ``width`` are cut (caller logs).
-    """
-    n = len(arr)
-    bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0,
-                                                                                     np.uint8)
-    starts = offsets[:-1].astype(np.int64)
-    lengths = (offsets[1:] - offsets[:-1]).astype(np.int64)
-    take = np.minimum(lengths, width)
-    block = np.full((n, width), ord(" "), dtype=np.uint8)
-    total = int(take.sum())
-    if total:
-        row_start = np.arange(n, dtype=np.int64) * width
-        # destination of each copied byte: row*width + i; source: start + i
-        rel = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(take) - take, take)
-        dest = np.repeat(row_start, take) + rel
-        src = np.repeat(starts, take) + rel
-        block.reshape(-1)[dest] = data[src]
-    return block, lengths
+def _as_arrow(values: pd.Series) -> pa.Array:
+    """A Char column chunk as an Arrow string (or dictionary) array; no copy when possible."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        cats = pa.array(values.cat.categories.astype(str).to_numpy(dtype=object),
+                        type=pa.string())
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats)
+    try:
+        return pa.array(values.to_numpy(dtype=object) if values.dtype == object else values,
+                        type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        s = values.astype(object)
+        text = s.where(s.isna(), s.astype(str))
+        return pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
 
 
-def _to_codec(values: pd.Series, encoding: str) -> pa.Array:
+def _to_codec(arr: pa.Array, encoding: str) -> pa.Array:
     """Arrow array whose bytes are the values in ``encoding`` (binary type for non-UTF-8)."""
-    arr = _arrow_strings(values)
-    if encoding.replace("-", "").lower() in ("utf8", "ascii"):
+    if _is_utf8(encoding):
         return arr
     s = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
     encoded = s.str.encode(encoding, errors="strict")
     return pa.array(encoded.to_numpy(dtype=object), type=pa.binary())
 
 
-def _check_names(dataset: Dataset, path: Path) -> None:
-    meta = dataset.meta
-    if not _NAME_RE.fullmatch(meta.name):
-        raise ConfigError(f"dataset name '{meta.name}' is not a valid XPT v5 name",
-                          file=str(path), key="dataset",
-                          hint="at most 8 characters: letters, digits, '_' (not first)")
-    if len(meta.label or "") > 40:
-        raise ConfigError(f"dataset label of {meta.name} has {len(meta.label)} characters: "
-                          f"'{meta.label}'", file=str(path), key=f"{meta.name}.label",
-                          hint="XPT v5 labels hold at most 40 characters")
-    seen = set()
-    for v in meta.variables:
-        if not _NAME_RE.fullmatch(v.name):
-            raise ConfigError(f"variable name '{v.name}' of {meta.name} is not a valid XPT v5 "
-                              "name", file=str(path), key=f"{meta.name}.{v.name}",
-                              hint="at most 8 characters: letters, digits, '_' (not first)")
-        if v.name.upper() in seen:
-            raise ConfigError(f"variable {v.name} appears twice in {meta.name}",
-                              file=str(path), key=f"{meta.name}.{v.name}")
-        seen.add(v.name.upper())
-        if len(v.label or "") > 40:
-            raise ConfigError(f"label of {meta.name}.{v.name} has {len(v.label)} characters: "
-                              f"'{v.label}'", file=str(path), key=f"{meta.name}.{v.name}.label",
-                              hint="XPT v5 labels hold at most 40 characters")
-        if v.name not in dataset.data.columns:
-            raise ConfigError(f"variable {v.name} is in the metadata of {meta.name} but not in "
-                              "its data", file=str(path), key=f"{meta.name}.{v.name}")
+def _scatter(arr: pa.Array, width: int) -> np.ndarray:
+    """(n, width) blank-padded bytes of a string/binary array, cut at ``width``."""
+    n = len(arr)
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else \
+        np.zeros(0, np.uint8)
+    starts = offsets[:-1].astype(np.int64)
+    take = np.minimum((offsets[1:] - offsets[:-1]).astype(np.int64), width)
+    block = np.full((n, width), ord(" "), dtype=np.uint8)
+    total = int(take.sum())
+    if total:
+        rel = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(take) - take, take)
+        dest = np.repeat(np.arange(n, dtype=np.int64) * width, take) + rel
+        block.reshape(-1)[dest] = data[np.repeat(starts, take) + rel]
+    return block
+
+
+def _padded(arr: pa.Array, width: int) -> np.ndarray:
+    """(n, width) block of an all-ASCII string array via Arrow's C++ padding (no Python)."""
+    n = len(arr)
+    cut = pc.utf8_slice_codeunits(arr, 0, width)
+    padded = pc.utf8_rpad(cut, width=width, padding=" ")
+    bufs = padded.buffers()
+    first = int(np.frombuffer(bufs[1], dtype=np.int32, count=1, offset=padded.offset * 4)[0])
+    if n == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    return np.frombuffer(bufs[2], dtype=np.uint8, count=n * width,
+                         offset=first).reshape(n, width)
+
+
+def _char_chunk(arr: pa.Array, width: int, encoding: str, mode: str
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
+    """Encode one chunk of a Char column.
+
+    Returns (block (n, width) uint8, byte lengths, non-ASCII mask, the values as written).
+    Dictionary arrays are encoded once per distinct value and expanded with a row take.
+    """
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        dictionary = arr.dictionary
+        if dictionary.null_count:
+            dictionary = dictionary.fill_null("")
+        dblock, dlen, dbad, _ = _char_chunk(dictionary, width, encoding, mode)
+        k = len(dictionary)
+        idx = arr.indices.fill_null(k).to_numpy(zero_copy_only=False).astype(np.int64)
+        dblock = np.vstack([dblock, np.full((1, width), ord(" "), np.uint8)])
+        dlen = np.append(dlen, 0)
+        dbad = np.append(dbad, False)
+        return dblock[idx], dlen[idx], dbad[idx], arr
+    if arr.null_count:
+        arr = arr.fill_null("")
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    bad = np.zeros(len(arr), dtype=bool)
+    if encoding == "ascii":
+        ok = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
+        bad = ~ok
+        if mode == "replace" and bad.any():
+            arr = pc.replace_substring_regex(arr, r"[^\x00-\x7F]", "?")
+            bad_after = np.zeros(len(arr), dtype=bool)
+        else:
+            bad_after = bad
+    else:
+        bad_after = np.zeros(len(arr), dtype=bool)
+    enc = _to_codec(arr, encoding)
+    lengths = pc.binary_length(enc).to_numpy(zero_copy_only=False).astype(np.int64)
+    if pa.types.is_string(enc.type) and not bad_after.any() and pa.types.is_string(arr.type) \
+            and (encoding == "ascii" or bool(pc.all(pc.string_is_ascii(enc)).as_py() or
+                                             len(enc) == 0)):
+        block = _padded(enc, width)
+    else:
+        block = _scatter(enc, width)
+    return block, lengths, bad, arr
 
 
 def _text(value: str, width: int, encoding: str, what: str, path: Path) -> bytes:
@@ -220,72 +259,120 @@ def _pad(n: int) -> int:
     return (-n) % RECORD
 
 
-class _Plan:
-    """Per-variable widths decided from the whole dataset (lengths must not vary by chunk)."""
+class _Regrow(Exception):
+    """A value is longer than the planned width of its column (width must be measured)."""
 
-    def __init__(self, dataset: Dataset, encoding: str, on_non_ascii: str,
-                 issues: IssueLog, path: Path):
-        self.widths: list[int] = []
-        self.positions: list[int] = []
-        self.arrays: dict[str, pa.Array] = {}
-        data = dataset.data
-        name = dataset.meta.name
-        pos = 0
-        for v in dataset.meta.variables:
-            if v.type == "Num":
-                width = 8
-            else:
-                arr = _to_codec(data[v.name], encoding)
-                if encoding == "ascii":
-                    arr = self._ascii(arr, data, name, v.name, on_non_ascii, issues, path)
-                lengths = np.asarray(pc.binary_length(arr).to_numpy(
-                    zero_copy_only=False))
-                longest = int(lengths.max()) if len(lengths) else 0
-                over = np.flatnonzero(lengths > MAX_CHAR)
-                if len(over):
-                    frame = self._where(data, over)
-                    frame["value"] = data[v.name].to_numpy()[over]
-                    issues.add_frame(frame, rule_id="XPT.LEN200", severity="error",
-                                     stage=STAGE, dataset=name, variable=v.name,
-                                     message=f"value longer than {MAX_CHAR} bytes; the XPT file "
-                                             f"holds its first {MAX_CHAR} bytes",
-                                     expected=f"at most {MAX_CHAR} bytes")
-                width = max(1, min(MAX_CHAR, max(v.length or 0, longest)))
-                self.arrays[v.name] = arr
-            self.widths.append(width)
-            self.positions.append(pos)
-            pos += width
-        self.row_length = pos
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.name = name
 
-    @staticmethod
-    def _where(data: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
-        frame = pd.DataFrame({"source_row": rows + 1})
-        if "USUBJID" in data.columns:
-            frame["usubjid"] = data["USUBJID"].to_numpy()[rows]
-        return frame
 
-    def _ascii(self, arr: pa.Array, data: pd.DataFrame, name: str, var: str, mode: str,
-               issues: IssueLog, path: Path) -> pa.Array:
-        ascii_ok = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
-        bad = np.flatnonzero(~ascii_ok)
-        if not len(bad):
-            return arr
-        if mode == "fail":
-            raise ConfigError(f"{name}.{var} row {bad[0] + 1} holds non-ASCII text "
-                              f"'{arr[int(bad[0])].as_py()}' ({len(bad)} value(s) in all)",
-                              file=str(path), key=f"{name}.{var}",
-                              hint="fix the data, or write with on_non_ascii='keep' (UTF-8 "
-                                   "bytes) or 'replace' ('?')")
-        frame = self._where(data, bad)
-        frame["value"] = arr.take(pa.array(bad)).to_numpy(zero_copy_only=False)
-        action = "written as UTF-8 bytes" if mode == "keep" else "non-ASCII characters " \
-                                                                  "replaced by '?'"
-        issues.add_frame(frame, rule_id="XPT.NONASCII", severity="error", stage=STAGE,
-                         dataset=name, variable=var, expected="ASCII text",
-                         message=f"non-ASCII text in {name}.{var}; {action}")
-        if mode == "replace":
-            return pc.replace_substring_regex(arr, r"[^\x00-\x7F]", "?")
-        return arr
+class _FrameSource:
+    """Chunks of a Dataset's frame as Arrow (Char) and float64 (Num) arrays."""
+
+    def __init__(self, dataset: Dataset):
+        self.meta = dataset.meta
+        self.data = dataset.data
+        self.nrows = len(dataset.data)
+        self.columns = set(dataset.data.columns)
+
+    def batches(self, chunk_rows: int, names: list[str] | None = None):
+        names = names or [v.name for v in self.meta.variables]
+        types = {v.name: v.type for v in self.meta.variables}
+        for start in range(0, self.nrows, chunk_rows):
+            part = self.data.iloc[start:start + chunk_rows]
+            out = {}
+            for name in names:
+                s = part[name]
+                out[name] = (s.to_numpy(dtype=np.float64, na_value=np.nan)
+                             if types.get(name) == "Num" else _as_arrow(s))
+            yield start, out
+
+
+class _ParquetSource:
+    """Row batches of a Parquet file, read in bounded memory (dictionary columns kept)."""
+
+    def __init__(self, path: Path, meta: DatasetMeta):
+        import pyarrow.parquet as pq
+        self.path = path
+        self.meta = meta
+        chars = [v.name for v in meta.variables if v.type == "Char"]
+        self.file = pq.ParquetFile(path, read_dictionary=chars)
+        self.nrows = self.file.metadata.num_rows
+        self.columns = set(self.file.schema_arrow.names)
+
+    def batches(self, chunk_rows: int, names: list[str] | None = None):
+        names = names or [v.name for v in self.meta.variables]
+        types = {v.name: v.type for v in self.meta.variables}
+        start = 0
+        for batch in self.file.iter_batches(batch_size=chunk_rows, columns=names):
+            out = {}
+            for name in names:
+                col = batch.column(name)
+                if types.get(name) == "Num":
+                    if not pa.types.is_floating(col.type):
+                        col = col.cast(pa.float64())
+                    out[name] = col.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+                else:
+                    out[name] = col
+            yield start, out
+            start += batch.num_rows
+
+
+def _where(rows: np.ndarray, offset: int, usubjid) -> pd.DataFrame:
+    frame = pd.DataFrame({"source_row": rows + offset + 1})
+    if usubjid is not None:
+        if isinstance(usubjid, pa.Array):
+            usubjid = usubjid.take(pa.array(rows)).to_numpy(zero_copy_only=False)
+        else:
+            usubjid = np.asarray(usubjid)[rows]
+        frame["usubjid"] = usubjid
+    return frame
+
+
+def _check_meta(meta: DatasetMeta, columns: set[str], path: Path) -> None:
+    if not _NAME_RE.fullmatch(meta.name):
+        raise ConfigError(f"dataset name '{meta.name}' is not a valid XPT v5 name",
+                          file=str(path), key="dataset",
+                          hint="at most 8 characters: letters, digits, '_' (not first)")
+    if len(meta.label or "") > 40:
+        raise ConfigError(f"dataset label of {meta.name} has {len(meta.label)} characters: "
+                          f"'{meta.label}'", file=str(path), key=f"{meta.name}.label",
+                          hint="XPT v5 labels hold at most 40 characters")
+    seen = set()
+    for v in meta.variables:
+        if not _NAME_RE.fullmatch(v.name):
+            raise ConfigError(f"variable name '{v.name}' of {meta.name} is not a valid XPT v5 "
+                              "name", file=str(path), key=f"{meta.name}.{v.name}",
+                              hint="at most 8 characters: letters, digits, '_' (not first)")
+        if v.name.upper() in seen:
+            raise ConfigError(f"variable {v.name} appears twice in {meta.name}",
+                              file=str(path), key=f"{meta.name}.{v.name}")
+        seen.add(v.name.upper())
+        if len(v.label or "") > 40:
+            raise ConfigError(f"label of {meta.name}.{v.name} has {len(v.label)} characters: "
+                              f"'{v.label}'", file=str(path), key=f"{meta.name}.{v.name}.label",
+                              hint="XPT v5 labels hold at most 40 characters")
+        if v.name not in columns:
+            raise ConfigError(f"variable {v.name} is in the metadata of {meta.name} but not in "
+                              "its data", file=str(path), key=f"{meta.name}.{v.name}")
+        if v.type not in ("Char", "Num"):
+            raise ConfigError(f"type '{v.type}' of {meta.name}.{v.name} is not Char or Num",
+                              file=str(path), key=f"{meta.name}.{v.name}.type")
+
+
+def _measure(source, names: list[str], encoding: str, mode: str,
+             chunk_rows: int) -> dict[str, int]:
+    """Longest value in bytes (as written) of the given Char columns, over all rows."""
+    longest = dict.fromkeys(names, 0)
+    if not names:
+        return longest
+    for _, batch in source.batches(chunk_rows, names):
+        for name in names:
+            _, lengths, _, _ = _char_chunk(batch[name], 1, encoding, mode)
+            if len(lengths):
+                longest[name] = max(longest[name], int(lengths.max()))
+    return longest
 
 
 def _library_headers(created: datetime, modified: datetime) -> bytes:
@@ -295,9 +382,8 @@ def _library_headers(created: datetime, modified: datetime) -> bytes:
     return _header("LIBRARY") + first + mod.ljust(RECORD, b" ")
 
 
-def _member_headers(dataset: Dataset, plan: _Plan, created: datetime, modified: datetime,
-                    encoding: str, path: Path) -> bytes:
-    meta = dataset.meta
+def _member_headers(meta: DatasetMeta, widths: list[int], positions: list[int],
+                    created: datetime, modified: datetime, encoding: str, path: Path) -> bytes:
     stamp = sas_datetime_text(created).encode("ascii")
     mod = sas_datetime_text(modified).encode("ascii")
     out = bytearray()
@@ -309,41 +395,143 @@ def _member_headers(dataset: Dataset, plan: _Plan, created: datetime, modified: 
             + b" " * 8)
     nvars = len(meta.variables)
     out += _header("NAMESTR", f"000000{nvars:04d}" + "0" * 20)
-    names = b"".join(_namestr(v, i + 1, plan.widths[i], plan.positions[i], encoding, path)
+    names = b"".join(_namestr(v, i + 1, widths[i], positions[i], encoding, path)
                      for i, v in enumerate(meta.variables))
     out += names + b" " * _pad(len(names))
     out += _header("OBS")
     return bytes(out)
 
 
-def _encode_rows(dataset: Dataset, plan: _Plan, start: int, stop: int, issues: IssueLog,
-                 encoding: str) -> np.ndarray:
-    n = stop - start
-    block = np.empty((n, plan.row_length), dtype=np.uint8)
-    data = dataset.data
-    for i, v in enumerate(dataset.meta.variables):
-        pos, width = plan.positions[i], plan.widths[i]
+def _encode_batch(meta: DatasetMeta, batch: dict, offset: int, widths: list[int],
+                  positions: list[int], row_len: int, encoding: str, mode: str,
+                  issues: IssueLog) -> np.ndarray:
+    first = next(iter(batch.values()))
+    n = len(first)
+    block = np.empty((n, row_len), dtype=np.uint8)
+    usubjid = batch.get("USUBJID")
+    name = meta.name
+    for i, v in enumerate(meta.variables):
+        pos, width = positions[i], widths[i]
+        values = batch[v.name]
         if v.type == "Num":
-            values = data[v.name].iloc[start:stop].to_numpy(dtype=np.float64, na_value=np.nan)
             enc, over, under = _encode_numeric(values)
-            for mask, rule, text in ((over, "XPT.NUMOVER", ("too large for IBM floating "
-                                      "point; written as missing")),
-                                     (under, "XPT.NUMUNDER", ("too small for IBM floating "
-                                      "point (below 16**-65); written as 0"))):
+            for mask, rule, text in ((over, "XPT.NUMOVER", _OVER_TEXT),
+                                     (under, "XPT.NUMUNDER", _UNDER_TEXT)):
                 if mask.any():
                     rows = np.flatnonzero(mask)
-                    frame = _Plan._where(data.iloc[start:stop], rows)
-                    frame["source_row"] = rows + start + 1
+                    frame = _where(rows, offset, usubjid)
                     frame["value"] = [repr(float(x)) for x in values[rows]]
                     issues.add_frame(frame, rule_id=rule, severity="error", stage=STAGE,
-                                     dataset=dataset.meta.name, variable=v.name,
+                                     dataset=name, variable=v.name,
                                      message=f"{v.name} value {text}")
             block[:, pos:pos + 8] = enc
-        else:
-            arr = plan.arrays[v.name].slice(start, n)
-            enc, _ = _encode_char(arr, width, encoding)
-            block[:, pos:pos + width] = enc
+            continue
+        enc, lengths, bad, written = _char_chunk(values, width, encoding, mode)
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            shown = values.take(pa.array(rows)).to_numpy(zero_copy_only=False) if isinstance(
+                values, pa.Array) else np.asarray(values)[rows]
+            if mode == "fail":
+                raise ConfigError(f"{name}.{v.name} row {rows[0] + offset + 1} holds non-ASCII "
+                                  f"text '{shown[0]}' ({len(rows)} value(s) in this chunk)",
+                                  key=f"{name}.{v.name}",
+                                  hint="fix the data, or write with on_non_ascii='keep' (UTF-8 "
+                                       "bytes) or 'replace' ('?')")
+            frame = _where(rows, offset, usubjid)
+            frame["value"] = shown
+            action = ("written as UTF-8 bytes" if mode == "keep"
+                      else "non-ASCII characters replaced by '?'")
+            issues.add_frame(frame, rule_id="XPT.NONASCII", severity="error", stage=STAGE,
+                             dataset=name, variable=v.name, expected="ASCII text",
+                             message=f"non-ASCII text in {name}.{v.name}; {action}")
+        too_long = lengths > width
+        if too_long.any():
+            if width < MAX_CHAR:
+                raise _Regrow(v.name)
+            rows = np.flatnonzero(too_long)
+            frame = _where(rows, offset, usubjid)
+            frame["value"] = written.take(pa.array(rows)).to_numpy(zero_copy_only=False) \
+                if isinstance(written, pa.Array) else np.asarray(written)[rows]
+            issues.add_frame(frame, rule_id="XPT.LEN200", severity="error", stage=STAGE,
+                             dataset=name, variable=v.name, expected=f"at most {MAX_CHAR} bytes",
+                             message=f"value longer than {MAX_CHAR} bytes; the XPT file holds "
+                                     f"its first {MAX_CHAR} bytes")
+        block[:, pos:pos + width] = enc
     return block
+
+
+def _write(source, path: Path, *, created: datetime, modified: datetime, max_bytes: int,
+           issues: IssueLog, encoding: str, on_non_ascii: str, chunk_rows: int) -> list[Path]:
+    if on_non_ascii not in NON_ASCII_MODES:
+        raise ConfigError(f"on_non_ascii '{on_non_ascii}' is not allowed", key="on_non_ascii",
+                          hint=f"expected one of {list(NON_ASCII_MODES)}")
+    meta = source.meta
+    _check_meta(meta, source.columns, path)
+    planned = {v.name: min(MAX_CHAR, int(v.length)) for v in meta.variables
+               if v.type == "Char" and v.length}
+    unknown = [v.name for v in meta.variables if v.type == "Char" and not v.length]
+    planned.update({k: min(MAX_CHAR, max(1, n)) for k, n in
+                    _measure(source, unknown, encoding, on_non_ascii, chunk_rows).items()})
+    for _attempt in range(len(meta.variables) + 1):
+        local = IssueLog()
+        try:
+            written = _emit(source, path, planned, created, modified, max_bytes, local,
+                            encoding, on_non_ascii, chunk_rows)
+        except _Regrow as grow:
+            found = _measure(source, [grow.name], encoding, on_non_ascii, chunk_rows)
+            planned[grow.name] = min(MAX_CHAR, max(1, found[grow.name]))
+            continue
+        issues.extend(local)
+        return written
+    raise AssertionError("column widths did not settle")  # pragma: no cover
+
+
+def _emit(source, path: Path, planned: dict[str, int], created: datetime, modified: datetime,
+          max_bytes: int, issues: IssueLog, encoding: str, mode: str,
+          chunk_rows: int) -> list[Path]:
+    meta = source.meta
+    widths = [8 if v.type == "Num" else planned[v.name] for v in meta.variables]
+    positions = list(np.cumsum([0] + widths[:-1]).astype(int)) if widths else []
+    row_len = int(sum(widths))
+    head = _library_headers(created, modified) + _member_headers(
+        meta, widths, positions, created, modified, encoding, path)
+    n = source.nrows
+    room = max_bytes - len(head) - RECORD
+    if room < max(row_len, 1):
+        raise ConfigError(f"max_bytes {max_bytes} cannot hold one row of {meta.name}",
+                          key="max_bytes")
+    if len(head) + n * row_len + _pad(n * row_len) <= max_bytes or row_len == 0:
+        per_file = max(n, 1)
+        targets = [path]
+    else:
+        per_file = room // row_len
+        k = -(-n // per_file)
+        targets = [path.with_name(f"{path.stem}{i + 1}{path.suffix}") for i in range(k)]
+    with contextlib.ExitStack() as stack:
+        handles: list = []
+        counts: list[int] = []
+
+        def open_part() -> None:
+            fh = stack.enter_context(atomic_write(targets[len(handles)], "wb"))
+            fh.write(head)
+            handles.append(fh)
+            counts.append(0)
+
+        open_part()
+        for offset, batch in source.batches(chunk_rows):
+            block = _encode_batch(meta, batch, offset, widths, positions, row_len, encoding,
+                                  mode, issues)
+            done = 0
+            while done < len(block):
+                if counts[-1] == per_file:
+                    handles[-1].write(b" " * _pad(counts[-1] * row_len))
+                    open_part()
+                take = min(len(block) - done, per_file - counts[-1])
+                handles[-1].write(block[done:done + take].data)
+                counts[-1] += take
+                done += take
+        handles[-1].write(b" " * _pad(counts[-1] * row_len))
+    return targets
 
 
 def write_xpt(dataset: Dataset, path: str | Path, *, created: datetime,
@@ -356,41 +544,36 @@ def write_xpt(dataset: Dataset, path: str | Path, *, created: datetime,
     ``on_non_ascii``: "keep" writes the UTF-8 bytes, "replace" writes '?', "fail" raises) or a
     Python codec name (e.g. "utf-8", "cp1252") used for values and labels.
     ``created``/``modified``: header timestamps (from the study config, never the clock).
+    Char widths are the variable lengths of the metadata when set (grown if a value is longer),
+    else the longest value in bytes.
     """
-    path = Path(path)
     issues = issues if issues is not None else IssueLog()
-    if on_non_ascii not in NON_ASCII_MODES:
-        raise ConfigError(f"on_non_ascii '{on_non_ascii}' is not allowed", key="on_non_ascii",
-                          hint=f"expected one of {list(NON_ASCII_MODES)}")
-    modified = modified or created
-    _check_names(dataset, path)
-    plan = _Plan(dataset, encoding, on_non_ascii, issues, path)
-    head = _library_headers(created, modified) + _member_headers(dataset, plan, created,
-                                                                 modified, encoding, path)
-    n = len(dataset.data)
-    row_len = max(plan.row_length, 1)
-    room = max_bytes - len(head) - RECORD
-    if room < row_len:
-        raise ConfigError(f"max_bytes {max_bytes} cannot hold one row of {dataset.meta.name}",
-                          key="max_bytes")
-    per_file = room // row_len
-    parts = [(0, n)] if len(head) + n * row_len + _pad(n * row_len) <= max_bytes else \
-        [(s, min(n, s + per_file)) for s in range(0, n, per_file)]
-    if len(parts) == 1:
-        targets = [path]
-    else:
-        targets = [path.with_name(f"{path.stem}{i + 1}{path.suffix}") for i in range(len(parts))]
-    for target, (lo, hi) in zip(targets, parts):
-        with atomic_write(target, "wb") as fh:
-            fh.write(head)
-            written = 0
-            for s in range(lo, hi, chunk_rows):
-                e = min(hi, s + chunk_rows)
-                block = _encode_rows(dataset, plan, s, e, issues, encoding)
-                fh.write(block.data)
-                written += block.size
-            fh.write(b" " * _pad(written))
-    return targets
+    return _write(_FrameSource(dataset), Path(path), created=created,
+                  modified=modified or created, max_bytes=max_bytes, issues=issues,
+                  encoding=encoding, on_non_ascii=on_non_ascii, chunk_rows=chunk_rows)
+
+
+def write_xpt_parquet(parquet: str | Path, path: str | Path, *, created: datetime,
+                      meta: DatasetMeta | None = None, max_bytes: int = 5 * 10**9,
+                      issues: IssueLog | None = None, encoding: str = "ascii",
+                      on_non_ascii: str = "keep", modified: datetime | None = None,
+                      chunk_rows: int = 250_000) -> list[Path]:
+    """Stream a Parquet file to XPT in bounded memory (row batches of ``chunk_rows``).
+
+    ``meta`` defaults to the metadata stored by ``convert`` in the Parquet schema
+    (``cdisc:dataset``); without either, names and types come from the Parquet schema.
+    """
+    import pyarrow.parquet as pq
+
+    from converter.io.datasets import parquet_meta
+    parquet = Path(parquet)
+    if meta is None:
+        schema = pq.read_schema(parquet)
+        meta = parquet_meta(schema, parquet)
+    issues = issues if issues is not None else IssueLog()
+    return _write(_ParquetSource(parquet, meta), Path(path), created=created,
+                  modified=modified or created, max_bytes=max_bytes, issues=issues,
+                  encoding=encoding, on_non_ascii=on_non_ascii, chunk_rows=chunk_rows)
 
 
 def read_missing_codes(path: str | Path, nrows: int) -> dict[str, np.ndarray]:
