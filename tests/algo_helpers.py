@@ -48,4 +48,4 @@ def run(step: dict, raw_frame: pd.DataFrame, out: dict | None = None, *, st: Stu
 
 
 def values(s: pd.Series) -> list:
-    return [None if (v is None or (isinstance(v, float) and v != v)) else v for v in s]
+    return [None if (v is None or (isinstance(v, float) and pd.isna(v))) else v for v in s]

@@ -11,8 +11,8 @@ from converter.mapping.schema import mapping_schema, schema_algorithm_names
 
 def doc_names(text: str) -> list[str]:
     text = text.split("## Algorithm catalogue", 1)[1].split("## Data issues", 1)[0]
-    names = re.findall(r"^### ([a-z_]+)\s*$", text, flags=re.M)
-    built = re.search(r"^### Built domains: ([a-z, ]+)$", text, flags=re.M)
+    names = re.findall(r"^### ([a-z_]+)\s*$", text, flags=re.MULTILINE)
+    built = re.search(r"^### Built domains: ([a-z, ]+)$", text, flags=re.MULTILINE)
     assert built, "docs/mapping.md must have a '### Built domains: ...' heading"
     names += [n.strip() for n in built.group(1).split(",")]
     return sorted(names)
@@ -42,9 +42,9 @@ def test_03_every_yaml_example_in_the_docs_validates(repo_root):
     text = (repo_root / "docs" / "mapping.md").read_text(encoding="utf-8")
     body = text.split("## Algorithm catalogue", 1)[1].split("## Data issues", 1)[0]
     checked = 0
-    for section in re.split(r"^### ", body, flags=re.M)[1:]:
+    for section in re.split(r"^### ", body, flags=re.MULTILINE)[1:]:
         name = section.split()[0]
-        for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.S):
+        for block in re.findall(r"```yaml\n(.*?)```", section, flags=re.DOTALL):
             data, _ = loads_yaml(block, f"docs/mapping.md ({name})")
             if name in REGISTRY:
                 steps = data if isinstance(data, list) else [data]

@@ -99,8 +99,7 @@ def problems_from_validation(exc: ValidationError, data: Any, lines: dict, file:
             value = err.get("input")
             if not isinstance(value, (dict, list)) and value is not None:
                 msg = f"{msg} (got {value!r})"
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
+            msg = msg.removeprefix("Value error, ")
         ident = (line, key, msg)
         if ident in seen:
             continue

@@ -1,11 +1,12 @@
 """The SDTM mapping engine: raw sources + a validated :class:`Study` → SDTM frames.
 
->>> # doctest: +SKIP
->>> from converter.issues import IssueLog
->>> from converter.mapping.study import load_study
->>> study = load_study("mappings/cdiscpilot01")
->>> result = run_sdtm(study, "path/to/raw", IssueLog())
->>> result.frames["DM"].shape, result.reconciliation.columns.tolist()
+Usage (needs the raw files)::
+
+    from converter.issues import IssueLog
+    from converter.mapping.study import load_study
+    study = load_study("mappings/cdiscpilot01")
+    result = run_sdtm(study, "path/to/raw", IssueLog())
+    result.frames["DM"], result.origins["DM"], result.reconciliation
 
 Order of work (documented in docs/mapping.md):
 
@@ -102,7 +103,7 @@ def _check_columns(study: Study, sources: dict[str, pd.DataFrame]) -> None:
         src_file = study.config.sources[primary].file
 
         def missing(col: str, where: str, line: int | None, have: set = have,
-                    src_file: str = src_file) -> None:
+                    src_file: str = src_file, file: str = file) -> None:
             problems.append(ConfigError(
                 f"column '{col}' is not in {src_file}", file=file, line=line, key=where,
                 hint=suggest(col, have) or f"columns: {', '.join(sorted(have))[:200]}"))
@@ -292,7 +293,7 @@ def _reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: dict[str, _
     rows = []
     used_rows: dict[str, set] = {}
     reasons: dict[str, dict[str, set]] = {}
-    for _dom, d in doms.items():
+    for d in doms.values():
         f = d.primary_file
         used_rows.setdefault(f, set()).update(d.out[SRC_ROW].astype(str).tolist())
         for reason, ids in d.rejected.items():

@@ -6,6 +6,8 @@
 ['DOMAIN']
 """
 
+# pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
+# ruff: noqa: RUF012
 from __future__ import annotations
 
 from typing import Any, Literal

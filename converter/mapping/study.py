@@ -12,6 +12,8 @@ folder. Every problem found is reported (``ConfigProblems``), each as ``file:lin
 ('CDISCPILOT01', ['AE', 'DM', 'DS'])
 """
 
+# pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
+# ruff: noqa: RUF012
 from __future__ import annotations
 
 import csv

@@ -123,10 +123,7 @@ def line_of(lines: dict[Path_, int], data: Any, loc: tuple[Any, ...]) -> tuple[i
     path: list[Any] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
-            path.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             path.append(part)
             node = node[part]
         # otherwise: a union tag or a missing key; stay at the parent

@@ -130,7 +130,7 @@ def build_se(study, frames, issues) -> pd.DataFrame:
                          for a in td.arms for i, e in enumerate(a.elements, start=1)])
     first = td.arms[0].elements[0]
     subj = dm[["USUBJID"]].copy()
-    subj["ACTARMCD"] = dm["ACTARMCD"] if "ACTARMCD" in dm else None
+    subj["ACTARMCD"] = dm.get("ACTARMCD")
     subj[SRC_FILE], subj[SRC_ROW] = dm[SRC_FILE].to_numpy(), dm[SRC_ROW].to_numpy()
     known = subj["ACTARMCD"].isin(set(plan["ACTARMCD"]))
     planned = subj[known].merge(plan, on="ACTARMCD", how="inner")

@@ -5,6 +5,8 @@ value; nothing is invented. Impossible dates/times (31 FEB, month 13, 25:61) are
 MAP.DATE and left empty. A time is attached only to a complete date.
 """
 
+# pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
+# ruff: noqa: RUF012
 from __future__ import annotations
 
 from typing import Literal

@@ -5,6 +5,8 @@
 with at least a complete date count unless ``partial: true``.
 """
 
+# pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
+# ruff: noqa: RUF012
 from __future__ import annotations
 
 from typing import Literal

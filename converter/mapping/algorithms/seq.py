@@ -4,6 +4,8 @@ Records are ordered by ``by`` then ``order`` (mapped variables), then by source 
 row, so the same input always gives the same numbers.
 """
 
+# pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
+# ruff: noqa: RUF012
 from __future__ import annotations
 
 from typing import Literal

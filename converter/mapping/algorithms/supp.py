@@ -9,6 +9,8 @@ QNAM = name[:7] + 1, 2, … (MAP.LEN200 notice); without it, overlong values are
 The step's ``target`` is the SUPP-- dataset name (e.g. SUPPAE).
 """
 
+# pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
+# ruff: noqa: RUF012
 from __future__ import annotations
 
 from typing import Literal
