@@ -11,7 +11,9 @@ from converter.adam.derivations._common import (
     DerivationError,
     Mask,
     evaluate_mask,
+    match_rows,
     require_columns,
+    take_column,
 )
 
 
@@ -37,11 +39,10 @@ def derive_var_base(dataset: pd.DataFrame, by_vars: Sequence[str], *, source_var
         dup = base.loc[base.duplicated(by_vars, keep=False), by_vars].head(4)
         raise DerivationError(f"derive_var_base: more than one baseline record per {by_vars} "
                               f"(e.g. {dup.to_dict('records')})")
-    base = base.rename(columns={source_var: new_var})
-    out = dataset.drop(columns=[new_var], errors="ignore")
-    merged = out.merge(base, on=by_vars, how="left", validate="many_to_one")
-    merged.index = dataset.index
-    return merged
+    pos = match_rows(dataset, base, by_vars)
+    out = dataset.copy(deep=False)
+    out[new_var] = take_column(base[source_var], pos, dataset.index)
+    return out
 
 
 def derive_var_chg(dataset: pd.DataFrame, *, filter: Mask = None,
@@ -52,7 +53,7 @@ def derive_var_chg(dataset: pd.DataFrame, *, filter: Mask = None,
     mask = evaluate_mask(dataset, filter)
     aval = pd.to_numeric(dataset[analysis_var], errors="coerce")
     base = pd.to_numeric(dataset[base_var], errors="coerce")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # columns are replaced, never written in place
     out[new_var] = (aval - base).where(mask).astype(float)
     return out
 
@@ -67,6 +68,6 @@ def derive_var_pchg(dataset: pd.DataFrame, *, filter: Mask = None,
     base = pd.to_numeric(dataset[base_var], errors="coerce").astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         pchg = (aval - base) / base.abs() * 100.0
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out[new_var] = pchg.where(mask & (base != 0)).astype(float)
     return out

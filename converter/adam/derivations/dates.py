@@ -134,7 +134,7 @@ def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, *,
         cap = pd.to_datetime(dataset[col]).dt.normalize()
         over = flag.notna() & cap.notna() & (date > cap)
         date = date.mask(over, cap)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # columns are replaced, never written in place
     out[f"{new_vars_prefix}DT"] = date.astype("datetime64[ns]")
     if flag_imputation == "date" or (flag_imputation == "auto" and highest_imputation != "n"):
         out[f"{new_vars_prefix}DTF"] = flag
@@ -174,7 +174,7 @@ def derive_vars_dtm(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, *,
     tflag = pd.Series(np.select([(ok & miss_h).to_numpy(), (ok & miss_m).to_numpy(),
                                  (ok & miss_s).to_numpy()], ["H", "M", "S"], default=None
                                 ).astype(object), index=dataset.index, dtype=object)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out[f"{new_vars_prefix}DTM"] = dtm.astype("datetime64[ns]")
     if flag_imputation in ("auto", "both", "date") and level >= _LEVELS["D"]:
         out[f"{new_vars_prefix}DTF"] = dflag.where(ok, None)
@@ -186,7 +186,7 @@ def derive_vars_dtm(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, *,
 def derive_vars_dtm_to_dt(dataset: pd.DataFrame, source_vars: Sequence[str]) -> pd.DataFrame:
     """``TRTSDTM`` → ``TRTSDT``: the date part of datetime variables."""
     require_columns(dataset, source_vars, what="derive_vars_dtm_to_dt")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     for var in source_vars:
         if not var.endswith("DTM"):
             raise DerivationError(f"derive_vars_dtm_to_dt: {var!r} does not end in DTM")
@@ -222,7 +222,7 @@ def derive_vars_dy(dataset: pd.DataFrame, reference_date: str,
                                       "pass a mapping {new_var: source_var}")
             pairs[stem + "DY"] = var
     require_columns(dataset, [reference_date, *pairs.values()], what="derive_vars_dy")
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     for new, src in pairs.items():
         out[new] = compute_dy(out[reference_date], out[src]).astype(float)
     return out
@@ -240,7 +240,7 @@ def derive_vars_duration(dataset: pd.DataFrame, new_var: str, start_date: str, e
             - pd.to_datetime(dataset[start_date]).dt.normalize()).dt.days.astype(float)
     if add_one:
         days = days.where(days < 0, days + 1)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out[new_var] = days / divisor
     if new_var_unit:
         out[new_var_unit] = np.where(out[new_var].notna(), out_unit.upper(), None)

@@ -43,7 +43,7 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars: Sequence[str], order
         picked = (g.head(1) if mode == "first" else g.tail(1)).index
     else:
         picked = ordered.index[:1] if mode == "first" else ordered.index[-1:]
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # columns are replaced, never written in place
     values = np.full(len(dataset), false_value, dtype=object)
     values[dataset.index.get_indexer(picked)] = true_value
     out[new_var] = pd.Series(values, index=dataset.index, dtype=object)
@@ -68,7 +68,7 @@ def derive_var_obs_number(dataset: pd.DataFrame, by_vars: Sequence[str], order: 
         num = ordered.groupby(list(by_vars), dropna=False, sort=False).cumcount() + 1
     else:
         num = pd.Series(np.arange(1, len(ordered) + 1), index=ordered.index)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out[new_var] = num.reindex(dataset.index).astype(float)
     return out
 

@@ -11,8 +11,10 @@ from converter.adam.derivations._common import (
     DerivationError,
     Mask,
     evaluate_mask,
+    match_rows,
     require_columns,
     sort_frame,
+    take_column,
 )
 
 
@@ -49,7 +51,7 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, by_vars
     >>> ex = pd.DataFrame({"USUBJID": ["1", "1"], "EXSTDTC": ["2014-01-05", "2014-01-02"]})
     >>> derive_vars_merged(dm, ex, ["USUBJID"], new_vars={"FIRSTDTC": "EXSTDTC"},
     ...                    order=["EXSTDTC"], mode="first")["FIRSTDTC"].tolist()
-    ['2014-01-02', nan]
+    ['2014-01-02', None]
     """
     by_vars = list(by_vars)
     require_columns(dataset, by_vars, what="derive_vars_merged (dataset)")
@@ -67,15 +69,13 @@ def derive_vars_merged(dataset: pd.DataFrame, dataset_add: pd.DataFrame, by_vars
                               "drop or rename them first (a merge never overwrites)")
     add = dataset_add.loc[evaluate_mask(dataset_add, filter_add)]
     add = _pick(add, by_vars, order, mode, "derive_vars_merged")
-    add = add[by_vars + list(dict.fromkeys(pairs.values()))]
-    right = pd.DataFrame({v: add[v].to_numpy() for v in by_vars})
+    pos = match_rows(dataset, add, by_vars)
+    out = dataset.copy(deep=False)
     for new, src in pairs.items():
-        right[new] = add[src].to_numpy()
-    out = dataset.merge(right, on=by_vars, how="left", validate="many_to_one", indicator=True)
-    out.index = dataset.index
-    unmatched = out.pop("_merge").to_numpy() == "left_only"
-    for var, value in (missing_values or {}).items():
-        out.loc[unmatched, var] = value
+        col = take_column(add[src], pos, dataset.index)
+        if missing_values and new in missing_values:
+            col = col.astype(object).where(pos >= 0, missing_values[new])
+        out[new] = col
     return out
 
 
@@ -93,13 +93,13 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     cond = evaluate_mask(dataset_add, condition)
     keys = dataset_add[by_vars].assign(_hit=cond.to_numpy())
     agg = keys.groupby(by_vars, dropna=False, sort=False)["_hit"].any().reset_index()
-    out = dataset.merge(agg, on=by_vars, how="left", validate="many_to_one")
-    out.index = dataset.index
-    hit = out.pop("_hit")
-    out[new_var] = np.where(hit.isna(), missing_value,
-                            np.where(hit.astype("boolean").fillna(False).to_numpy(dtype=bool),
-                                     true_value, false_value))
-    out[new_var] = out[new_var].astype(object).where(pd.notna(out[new_var]), None)
+    pos = match_rows(dataset, agg, by_vars)
+    hit = agg["_hit"].to_numpy(dtype=bool)[np.where(pos >= 0, pos, 0)] if len(agg) else \
+        np.zeros(len(dataset), dtype=bool)
+    values = np.where(pos < 0, missing_value, np.where(hit, true_value, false_value))
+    out = dataset.copy(deep=False)
+    out[new_var] = pd.Series(values, index=dataset.index, dtype=object).where(
+        pd.notna(values), None)
     return out
 
 

@@ -36,7 +36,7 @@ def derive_var_anrind(dataset: pd.DataFrame, *, new_var: str = "ANRIND",
     normal = aval.notna() & (lo.notna() | hi.notna()) & ~low & ~high
     result = np.select([aval.isna(), low, high, normal], [None, "LOW", "HIGH", "NORMAL"],
                        default=None)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # columns are replaced, never written in place
     out[new_var] = pd.Series(result, index=dataset.index, dtype=object)
     return out
 
@@ -49,6 +49,6 @@ def derive_var_shift(dataset: pd.DataFrame, new_var: str, from_var: str, to_var:
     a = dataset[from_var].astype(object)
     b = dataset[to_var].astype(object)
     text = a.fillna(missing_value).astype(str) + sep + b.fillna(missing_value).astype(str)
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out[new_var] = text.astype(object)
     return out

@@ -40,7 +40,7 @@ def derive_var_ontrtfl(dataset: pd.DataFrame, *, start_date: str, ref_start_date
     if filter_pre_timepoint is not None:
         pre = evaluate_mask(dataset, filter_pre_timepoint)
         on &= ~(pre & (start == ref_start))
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # columns are replaced, never written in place
     out[new_var] = pd.Series(np.where(on, "Y", None), index=dataset.index, dtype=object)
     return out
 
@@ -65,6 +65,6 @@ def derive_var_trtemfl(dataset: pd.DataFrame, *, start_date: str = "ASTDT",
     if end_date is not None:
         end = _date(dataset, end_date)
         emergent |= trt_start.notna() & start.isna() & (end.isna() | (end >= trt_start))
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out[new_var] = pd.Series(np.where(emergent, "Y", None), index=dataset.index, dtype=object)
     return out

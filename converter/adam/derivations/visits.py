@@ -56,7 +56,7 @@ def derive_vars_visit_window(dataset: pd.DataFrame, windows: pd.DataFrame, *,
     pos_c = np.clip(pos, 0, len(w) - 1)
     inside = valid & (day <= w["AWHI"].to_numpy(dtype=float)[pos_c])
     inside &= evaluate_mask(dataset, filter).to_numpy()
-    out = dataset.copy()
+    out = dataset.copy(deep=False)  # columns are replaced, never written in place
     for col in WINDOW_COLUMNS:
         vals = w[col].to_numpy()[pos_c]
         if col == "AVISIT":
@@ -88,7 +88,7 @@ def derive_vars_visit_map(dataset: pd.DataFrame, rules: Sequence[dict], *,
         if rule.get("avisitn") is not None:
             avisitn = avisitn.mask(hit, float(rule["avisitn"]))
         done |= hit
-    out = dataset.copy()
+    out = dataset.copy(deep=False)
     out["AVISIT"] = avisit.astype(object).where(avisit.notna(), None)
     out["AVISITN"] = avisitn
     return out
