@@ -37,3 +37,28 @@ def test_main_maps_config_error_to_exit_2(monkeypatch, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--bad-option"])
     assert exc.value.code == 2
+
+
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+
+    from converter.atomic import atomic_write_text
+    target = tmp_path / "x.txt"
+    atomic_write_text(target, "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (target.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+def test_atomic_write_leaves_previous_file_on_failure(tmp_path):
+    import pytest
+
+    from converter.atomic import atomic_write, atomic_write_text
+    target = tmp_path / "x.txt"
+    atomic_write_text(target, "old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target, "w", encoding="utf-8") as fh:
+            fh.write("half")
+            raise RuntimeError("killed")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
