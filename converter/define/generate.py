@@ -127,17 +127,33 @@ def _number_strings(values: np.ndarray) -> np.ndarray:
     return text
 
 
+def _decimals(values: np.ndarray, most: int = 10) -> np.ndarray:
+    """Decimals each finite value needs (0..most), by rounding: no text formatting."""
+    out = np.full(values.shape, most, dtype=np.int64)
+    todo = np.ones(values.shape, dtype=bool)
+    tolerance = 1e-9 * np.maximum(1.0, np.abs(values))
+    for d in range(most + 1):
+        done = todo & (np.abs(np.round(values, d) - values) <= tolerance)
+        out[done] = d
+        todo &= ~done
+        if not todo.any():
+            break
+    return out
+
+
 def _numeric_facts(values: np.ndarray) -> tuple[str, int | None, int | None]:
-    finite = values[np.isfinite(values)]
+    """Data type, length (digits and point, no sign) and decimals of the distinct values."""
+    finite = np.unique(values[np.isfinite(values)])
     if finite.size == 0:
         return "integer", None, None
-    text = _number_strings(finite)
-    digits = np.char.str_len(np.char.lstrip(text, "-"))
-    dot = np.char.find(text, ".")
-    decimals = np.where(dot >= 0, np.char.str_len(text) - dot - 1, 0)
-    if int(decimals.max()) == 0:
-        return "integer", int(digits.max()), None
-    return "float", int(digits.max()), int(decimals.max())
+    decimals = _decimals(finite)
+    whole = np.abs(finite) + 0.5 * 10.0 ** (-decimals.astype(np.float64))  # as rounded
+    int_digits = np.floor(np.log10(np.maximum(whole, 1.0))).astype(np.int64) + 1
+    length = int((int_digits + np.where(decimals > 0, decimals + 1, 0)).max())
+    most = int(decimals.max())
+    if most == 0:
+        return "integer", length, None
+    return "float", length, most
 
 
 def column_facts(series: pd.Series, var_type: str, declared: str | None) -> ColumnFacts:
@@ -156,11 +172,34 @@ def column_facts(series: pd.Series, var_type: str, declared: str | None) -> Colu
     return ColumnFacts("text", length, None, missing, n)
 
 
-def _text_as_number(series: pd.Series) -> ColumnFacts | None:
-    """Facts of a text subset whose every present value is a number (value-level results)."""
-    text = _present_text(series)
-    if not len(text):
+def _arrow_text(series: pd.Series) -> pa.Array:
+    """A text column as an Arrow string array (nulls kept), for cheap subsets with take()."""
+    try:
+        return pa.array(series.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array(series.astype(str).where(series.notna(), None).to_numpy(dtype=object),
+                        type=pa.string(), from_pandas=True)
+
+
+def _present(arr: pa.Array) -> pa.Array:
+    keep = pc.and_(pc.is_valid(arr), pc.not_equal(pc.binary_length(arr), 0))
+    return arr.filter(pc.fill_null(keep, False))
+
+
+def _text_subset_facts(arr: pa.Array) -> ColumnFacts | None:
+    """Facts of a text subset (value level): numeric when every present value is a number."""
+    present = _present(arr)
+    if not len(present):
         return None
+    series = pd.Series(present.to_numpy(zero_copy_only=False), dtype=object)
+    return _text_as_number(series, len(arr)) or ColumnFacts(
+        "text", pc.max(pc.binary_length(present)).as_py(), None, len(arr) - len(present),
+        len(arr))
+
+
+def _text_as_number(present: pd.Series, n: int) -> ColumnFacts | None:
+    """Facts of present text values that are all numbers (value-level results)."""
+    text = pd.Series(present.unique(), dtype=object)
     nums = pd.to_numeric(text, errors="coerce")
     if nums.isna().any():
         return None
@@ -170,7 +209,17 @@ def _text_as_number(series: pd.Series) -> ColumnFacts | None:
     dtype = "float" if int(np.max(decimals)) > 0 else "integer"
     return ColumnFacts(dtype, int(text.str.len().max()),
                        int(np.max(decimals)) if dtype == "float" else None,
-                       len(series) - len(text), len(series))
+                       n - len(present), n)
+
+
+def _single_values(keys: pd.Series, values: pd.Series) -> dict[str, str]:
+    """{key: value} for keys whose present values are one and the same (vectorised)."""
+    frame = pd.DataFrame({"k": keys.to_numpy(), "v": values.to_numpy(dtype=object)})
+    frame = frame[frame["v"].notna()]
+    frame["v"] = frame["v"].astype(str)
+    frame = frame[(frame["v"] != "") & (frame["k"] != "")].drop_duplicates()
+    single = frame[~frame["k"].duplicated(keep=False)]
+    return dict(zip(single["k"], single["v"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -599,7 +648,7 @@ class _Builder:
             for res in ("AVAL", "AVALC"):
                 if res in columns:
                     plan[res] = ("PARAMCD", "PARAM" if "PARAM" in columns else None)
-        for col in columns:
+        for col in columns if self.sdtm else ():
             if col.endswith("TESTCD") and len(col) == 8:
                 prefix = col[:2]
                 label = f"{prefix}TEST" if f"{prefix}TEST" in columns else None
@@ -620,15 +669,18 @@ class _Builder:
         by_oid = f"IT.{_oid_part(ds)}.{_oid_part(by)}"
         vl = ValueListDef(vl_oid)
         used_oids: set[str] = set()
-        qorig = data["QORIG"] if (ds.startswith("SUPP") and "QORIG" in data.columns) else None
+        qorig = (_single_values(key_text, data["QORIG"])
+                 if (ds.startswith("SUPP") and "QORIG" in data.columns) else {})
+        labels = _single_values(key_text, data[label_col]) if label_col is not None else {}
+        text = _arrow_text(data[vm.name]) if vm.type == "Char" else None
         for value in values:
             mask = positions[value]
-            sub = data[vm.name].iloc[mask]
-            if vm.type == "Char":
-                if not len(_present_text(sub)):
+            if text is not None:
+                facts = _text_subset_facts(text.take(pa.array(mask)))
+                if facts is None:
                     continue
-                facts = _text_as_number(sub) or column_facts(sub, "Char", None)
             else:
+                sub = data[vm.name].iloc[mask]
                 facts = column_facts(sub, "Num", None)
                 if facts.n_missing == facts.n:
                     continue
@@ -639,18 +691,12 @@ class _Builder:
                 item_oid = f"IT.{base}.{n}"
             used_oids.add(item_oid)
             wc_oid = "WC." + item_oid[3:]
-            description = None
-            if label_col is not None:
-                labels = _present_text(data[label_col].iloc[mask]).unique()
-                if len(labels) == 1:
-                    description = str(labels[0])
+            description = labels.get(value)
             origins = [Origin(o.type, o.source, o.description, list(o.document_refs))
                        for o in parent.origins]
-            if qorig is not None:
-                origin_words = _present_text(qorig.iloc[mask]).unique()
-                if len(origin_words) == 1:
-                    sub_vm = VariableMeta(name=vm.name, origin=str(origin_words[0]))
-                    origins = self._origin(ds, sub_vm, var=f"QVAL where QNAM={value}")
+            if qorig.get(value):
+                sub_vm = VariableMeta(name=vm.name, origin=qorig[value])
+                origins = self._origin(ds, sub_vm, var=f"QVAL where QNAM={value}")
             length = facts.length if facts.data_type in ("text", "integer", "float") else None
             self.mdv.item_defs.append(ItemDef(
                 oid=item_oid, name=vm.name, data_type=facts.data_type,
