@@ -324,7 +324,8 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
                for i in keep]
     # Row numbers are made in Arrow: much faster than formatting 5 M Python ints.
     columns.append(pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string()))
-    del body, empty
+    del body
+    empty.clear()
     table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
     del columns
     if n and pc.any(blank).as_py():
@@ -514,13 +515,33 @@ def _xlsx_merged_ranges(p: Path, sheet_title: str) -> list[str]:
     return [m.get("ref") for m in root.iter(f"{ns_main}mergeCell")]
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def _guarded_rows(ws, label: str):
+    """Worksheet rows; XML problems met while streaming the sheet become InputError."""
+    rows = ws.iter_rows()
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - defusedxml/ElementTree/openpyxl errors
+            raise InputError(f"cannot read sheet XML: {type(exc).__name__}: {_one_line(exc)}",
+                             file=label) from None
+        yield row
+
+
 def _read_xlsx(p: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
     import openpyxl
 
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken package
-        raise InputError(f"not a readable XLSX workbook: {type(exc).__name__}: {exc}",
+        raise InputError(f"not a readable XLSX workbook: {type(exc).__name__}: {_one_line(exc)}",
                          file=name) from None
     try:
         titles = wb.sheetnames
@@ -550,7 +571,7 @@ def _read_xlsx(p: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
                                   "column) or export the sheet as CSV")
         rows: list[list] = []
         width = 0
-        for r_index, row in enumerate(ws.iter_rows()):
+        for r_index, row in enumerate(_guarded_rows(ws, label)):
             values = []
             for c_index, cell in enumerate(row):
                 if getattr(cell, "data_type", None) == "f":
@@ -688,7 +709,7 @@ def _read_sas(p: Path, name: str, kind: str, encoding: str | None) -> pd.DataFra
                 ValueError, OSError) as exc:
             last = exc
     else:
-        raise InputError(f"cannot read {kind.upper()} file: {last}", file=name,
+        raise InputError(f"cannot read {kind.upper()} file: {_one_line(last)}", file=name,
                          hint="check that the file is complete and of the declared type"
                          + ("" if encoding else "; declare its encoding if it is not UTF-8 or "
                             "Windows-1252")) from None
