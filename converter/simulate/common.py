@@ -7,6 +7,7 @@ identical input (fixed timestamps, fixed zip entry dates, ``\\n`` line endings).
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -152,18 +153,29 @@ def write_xlsx(frames: dict[str, pd.DataFrame], path: Path, *, created: datetime
     wb.properties.modified = created
     raw = io.BytesIO()
     wb.save(raw)
-    return write_zip_fixed(raw.getvalue(), path)
+    # openpyxl sets "modified" to the current time while saving: put the fixed stamp back
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+
+    def fix_core(data: bytes) -> bytes:
+        return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                      rb"\g<1>" + stamp + rb"\g<2>", data)
+    return write_zip_fixed(raw.getvalue(), path, rewrite={"docProps/core.xml": fix_core})
 
 
-def write_zip_fixed(zip_bytes: bytes, path: Path) -> Path:
-    """Rewrite a zip archive with every entry dated :data:`ZIP_DATE_TIME`, order preserved."""
+def write_zip_fixed(zip_bytes: bytes, path: Path, rewrite: dict | None = None) -> Path:
+    """Rewrite a zip archive with every entry dated :data:`ZIP_DATE_TIME`, order preserved;
+    ``rewrite`` maps entry names to functions that transform their bytes."""
+    rewrite = rewrite or {}
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as src, \
             zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o600 << 16
-            dst.writestr(fixed, src.read(info.filename))
+            fixed.external_attr = 0o644 << 16
+            data = src.read(info.filename)
+            if info.filename in rewrite:
+                data = rewrite[info.filename](data)
+            dst.writestr(fixed, data)
     atomic_write_bytes(path, out.getvalue())
     return path
