@@ -41,8 +41,9 @@ def compute_dtc_parts(dtc: pd.Series) -> pd.DataFrame:
     month/day/time); empty values are valid and give all components missing.
     """
     # parse each distinct value once: dates repeat heavily in findings domains
-    codes, uniques = pd.factorize(dtc.astype("string").str.strip(), use_na_sentinel=True)
-    parts_u = _parts_of_unique(pd.Series(uniques, dtype="string"))
+    values = dtc.to_numpy(dtype=object) if dtc.dtype != object else dtc.to_numpy()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    parts_u = _parts_of_unique(pd.Series(uniques, dtype="string").str.strip())
     na = codes < 0
     take = np.clip(codes, 0, None)
     out = pd.DataFrame(index=dtc.index)
