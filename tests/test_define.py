@@ -235,6 +235,10 @@ def test_pilot_sdtm_through_metadata_stage_validates(shared, xsd, tmp_path):
     path.write_bytes(xml)
     assert check_define(path) == []
     _assert_describes_exactly(xml, datasets)
+    model = build_define_model(datasets, standard="SDTMIG 3.3", study_id="CDISCPILOT01",
+                               study_name="CDISCPILOT01", ct="sdtmct-2015-12-18",
+                               created=CREATED)
+    assert read_define(xml) == model and to_xml(model) == xml    # round trip on real data
 
 
 def test_generation_is_deterministic():
@@ -623,3 +627,17 @@ def test_method_words_of_non_derived_values_describe_the_origin():
     assert refs["IT.DM.DOMAIN"].method_oid is None and refs["IT.DM.SEX"].method_oid is None
     assert refs["IT.DM.USUBJID"].method_oid == "MT.DM.USUBJID"
     assert {m.oid for m in d.mdv.methods if m.oid.startswith("MT.DM.")} == {"MT.DM.USUBJID"}
+
+
+def test_characters_xml_cannot_carry_are_replaced_and_reported(xsd):
+    datasets = sdtm_datasets()
+    datasets["LB"].data.loc[0, "LBTESTCD"] = "CD\x014"
+    datasets["DM"].data.loc[0, "SEX"] = "F\x02"
+    issues = IssueLog()
+    xml = build_define(
+        datasets, standard="SDTMIG 3.3", study_id="S1", study_name="S1",
+        ct="sdtmct-2015-12-18", created=CREATED, issues=issues)
+    assert xsd.validate(etree.ElementTree(_tree(xml)))
+    assert "CD\ufffd4".encode() in xml and "F\ufffd".encode() in xml
+    found = issues.filter(["DEF.XML.CHAR"])
+    assert sorted(found["variable"]) == ["LBTESTCD", "SEX"]

@@ -63,7 +63,7 @@ from converter.define.model import (
     ValueListDef,
     WhereClauseDef,
 )
-from converter.define.serialise import to_xml
+from converter.define.serialise import NOT_XML, to_xml
 from converter.errors import ConfigError
 from converter.issues import IssueLog
 from converter.model import PROVENANCE_COLUMNS, Dataset, DatasetMeta, VariableMeta
@@ -297,6 +297,7 @@ class _Builder:
             description=f"Data definitions of the {self.ig_name} {self.ig_version} datasets of "
                         f"study {study_name}")
         self.codelists: dict[str, _CodelistUse] = {}
+        self.bad_chars: set[tuple[str, str, str]] = set()
         self.ct_used: dict[str, CTPackage] = {}
         self.standard_datasets = self._standard_datasets(standard)
 
@@ -536,6 +537,7 @@ class _Builder:
             return None
         if vm.type == "Char":
             values = sorted(pc.unique(_text_array(series)).to_pylist())
+            self._check_xml_chars(ds, vm.name, values)
         else:
             numbers = pd.to_numeric(series, errors="coerce").dropna().unique()
             values = sorted(set(_number_strings(np.asarray(numbers, dtype=np.float64)).tolist()))
@@ -583,6 +585,14 @@ class _Builder:
         for v in values:
             use.values[v] = None
         return use.oid
+
+    def _check_xml_chars(self, ds: str, var: str, values: list[str]) -> None:
+        for value in values:
+            if NOT_XML.search(value) and (ds, var, value) not in self.bad_chars:
+                self.bad_chars.add((ds, var, value))
+                self.issue("DEF.XML.CHAR", f"{ds}.{var} value {value!r} holds a character XML "
+                           "cannot carry; written with U+FFFD in its place", "error",
+                           dataset=ds, variable=var, value=repr(value))
 
     def codelist_objects(self) -> list[CodeList]:
         out: list[CodeList] = []
@@ -665,6 +675,7 @@ class _Builder:
         positions = {k: v for k, v in key_text.groupby(key_text, sort=True).indices.items()
                      if k != ""}
         values = sorted(positions)
+        self._check_xml_chars(ds, by, values)
         vl_oid = f"VL.{_oid_part(ds)}.{_oid_part(vm.name)}"
         by_oid = f"IT.{_oid_part(ds)}.{_oid_part(by)}"
         vl = ValueListDef(vl_oid)

@@ -10,6 +10,8 @@ the order the Define-XML specification lists them), so the same model always giv
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from converter.define.model import (
@@ -34,6 +36,13 @@ from converter.define.model import (
 )
 
 NSMAP = {None: ODM_NS, "xlink": XLINK_NS, "def": DEF_NS}
+# characters XML 1.0 cannot carry; the generator reports values holding them (DEF.XML.CHAR)
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: str) -> str:
+    """``text`` with characters XML 1.0 cannot represent replaced by U+FFFD."""
+    return NOT_XML.sub("\ufffd", text)
 
 
 def _o(tag: str) -> str:
@@ -53,7 +62,7 @@ def _el(parent: etree._Element | None, tag: str, attrs: list[tuple[str, object]]
             continue
         if value is True:
             value = "Yes"
-        el.set(name, str(value))
+        el.set(name, xml_safe(str(value)))
     return el
 
 
@@ -66,7 +75,7 @@ def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
     el = etree.SubElement(parent, tag)
     tt = etree.SubElement(el, _o("TranslatedText"))
     tt.set(f"{{{XML_NS}}}lang", "en")
-    tt.text = text
+    tt.text = xml_safe(text)
     return el
 
 
@@ -115,7 +124,7 @@ def _where_clause(parent: etree._Element, wc: WhereClauseDef) -> None:
                                           (_d("ItemOID"), rc.item_oid)])
         for value in rc.check_values:
             cv = etree.SubElement(rel, _o("CheckValue"))
-            cv.text = value
+            cv.text = xml_safe(value)
 
 
 def _item_group(parent: etree._Element, ig: ItemGroupDef) -> None:
