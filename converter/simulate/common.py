@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from converter.atomic import atomic_write_bytes
+from converter.atomic import atomic_write, atomic_write_bytes
 
 MONTHS = np.array(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
                    "DEC"])
@@ -104,10 +104,10 @@ def write_csv(frame: pd.DataFrame | dict, path: Path) -> Path:
     """
     cols = frame if isinstance(frame, dict) else {c: frame[c].to_numpy() for c in frame.columns}
     table = pa.table({name: _string_array(v) for name, v in cols.items()})
-    sink = io.BytesIO()
-    pacsv.write_csv(table, sink, write_options=pacsv.WriteOptions(
-        include_header=True, quoting_style="needed", batch_size=1 << 16))
-    atomic_write_bytes(path, sink.getvalue())  # pyarrow writes "\n" line endings
+    options = pacsv.WriteOptions(include_header=True, quoting_style="needed",
+                                 batch_size=1 << 16)
+    with atomic_write(path, "wb") as fh:  # pyarrow writes "\n" line endings
+        pacsv.write_csv(table, fh, write_options=options)
     return path
 
 

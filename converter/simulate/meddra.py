@@ -25,7 +25,8 @@ _TERMS = [
      "Sleeplessness", "Insomnia", "Disturbances in initiating and maintaining sleep",
      "Sleep disorders and disturbances", "Psychiatric disorders"),
     ("OTHER", "Palpitations|palpitation|heart racing",
-     "Palpitations", "Palpitations", "Cardiac signs and symptoms NEC", "Cardiac disorder signs and symptoms",
+     "Palpitations", "Palpitations", "Cardiac signs and symptoms NEC",
+     "Cardiac disorder signs and symptoms",
      "Cardiac disorders"),
     ("OTHER", "Sinus tachycardia|tachycardia on ECG",
      "Sinus tachycardia", "Sinus tachycardia", "Rate and rhythm disorders NEC",
@@ -46,7 +47,8 @@ _TERMS = [
      "Itching", "Pruritus", "Pruritus NEC", "Epidermal and dermal conditions",
      "Skin and subcutaneous tissue disorders"),
     ("OTHER", "Tinnitus|ringing in ears",
-     "Tinnitus", "Tinnitus", "Inner ear signs and symptoms", "Inner ear and VIIIth cranial nerve disorders",
+     "Tinnitus", "Tinnitus", "Inner ear signs and symptoms",
+     "Inner ear and VIIIth cranial nerve disorders",
      "Ear and labyrinth disorders"),
     ("OTHER", "Sore throat|pharyngeal pain|throat pain",
      "Sore throat", "Oropharyngeal pain", "Upper respiratory tract signs and symptoms",
@@ -76,7 +78,8 @@ def dictionary() -> pd.DataFrame:
     rows = []
     for group, verb, llt, pt, hlt, hlgt, soc in _TERMS:
         rows.append({"group": group, "verbatims": verb.split("|"),
-                     "LLT": llt, "LLT_CODE": _code(pt, 1) if llt == pt else _code(llt, 0), "PT": pt, "PT_CODE": _code(pt, 1),
+                     "LLT": llt, "LLT_CODE": _code(pt, 1) if llt == pt else _code(llt, 0),
+                     "PT": pt, "PT_CODE": _code(pt, 1),
                      "HLT": hlt, "HLT_CODE": _code(hlt, 2), "HLGT": hlgt,
                      "HLGT_CODE": _code(hlgt, 3), "SOC": soc, "SOC_CODE": _code(soc, 4)})
     return pd.DataFrame(rows)

@@ -453,7 +453,8 @@ def _adverse_events(subj, rand, vis_days, vis_att, inf_days, inf_end, rng):
     other_terms = np.flatnonzero(dic["group"].to_numpy() == "OTHER")
     # events per subject: FFI subjects 1-2 FFI events + 0-1 other; other-only subjects 1-2
     n_ffi = np.where(kind == 1, rng.integers(1, 3, nr), 0)
-    n_oth = np.where(kind == 1, rng.integers(0, 2, nr), np.where(kind == 2, rng.integers(1, 3, nr), 0))
+    n_oth = np.where(kind == 1, rng.integers(0, 2, nr),
+                     np.where(kind == 2, rng.integers(1, 3, nr), 0))
     s_ffi = np.repeat(np.arange(nr), n_ffi)
     s_oth = np.repeat(np.arange(nr), n_oth)
     t_ffi = rng.choice(ffi_terms, len(s_ffi))
@@ -486,9 +487,11 @@ def _adverse_events(subj, rand, vis_days, vis_att, inf_days, inf_end, rng):
                    rng.choice(["Possibly related", "Probably related"], m),
                    rng.choice(["Not related", "Unlikely related", "Possibly related"], m))
     last_inf = inf_days[sidx, 5]
-    verb_lists = dic["verbatims"].to_numpy()[term]
-    pick = (rng.random(m) * np.array([len(v) for v in verb_lists])).astype(int)
-    verbatim = np.array([v[i] for v, i in zip(verb_lists, pick)], dtype=object)  # AE rows only
+    # verbatim spelling: one of the dictionary's variants for the coded term
+    n_var = dic["verbatims"].map(len).to_numpy()
+    flat = np.array([v for vs in dic["verbatims"] for v in vs], dtype=object)  # 15 terms
+    offset = np.r_[0, np.cumsum(n_var)[:-1]]
+    verbatim = flat[offset[term] + (rng.random(m) * n_var[term]).astype(int)]
 
     order = np.lexsort((start, sidx))
     rows = rand[sidx][order]
@@ -511,7 +514,8 @@ def _adverse_events(subj, rand, vis_days, vis_att, inf_days, inf_end, rng):
     ae["MEDDRA_VERSION"] = meddra.MEDDRA_VERSION
     fever_temp = np.full((nr, 6), np.nan)
     is_fever = pt == "Pyrexia"
-    fever_temp[sidx[is_fever], inf_k[is_fever]] = np.round(rng.uniform(37.3, 38.0, is_fever.sum()), 1)
+    fever_temp[sidx[is_fever], inf_k[is_fever]] = np.round(
+        rng.uniform(37.3, 38.0, is_fever.sum()), 1)
     return ae, fever_temp
 
 
@@ -531,7 +535,8 @@ def _vitals(subj, rand, vis_days, vis_att, inf_start, inf_end, fever_temp, rng):
     pre = base[inf].assign(tpt="Pre-infusion", k=lambda d: d["vis"])
     pre["time"] = inf_start[pre["rsub"], pre["k"]] - rng.integers(5, 20, len(pre))
     postr = base[inf].assign(tpt="4 h post-infusion", k=lambda d: d["vis"])
-    postr["time"] = inf_end[postr["rsub"], postr["k"]] + 240 - 50 + rng.integers(-10, 10, len(postr))
+    postr["time"] = (inf_end[postr["rsub"], postr["k"]] + 190
+                     + rng.integers(-10, 10, len(postr)))
     plain = base[~inf].assign(tpt=None, k=-1)
     plain["time"] = rng.integers(8 * 60, 11 * 60, len(plain))
     allv = pd.concat([scr, pre, postr, plain], ignore_index=True)
@@ -570,7 +575,8 @@ ROUTES = np.array(["Sexual contact (heterosexual)", "Sexual contact (men who hav
 REGIMENS = np.array(["TDF + 3TC + EFV", "AZT + 3TC + NVP", "TDF + 3TC + NVP", "AZT + 3TC + EFV",
                      "TDF + 3TC + LPV/r", "AZT + 3TC + LPV/r"], dtype=object)
 COMORBID = np.array(["Chronic hepatitis B", "Hypertension", "Hyperlipidaemia",
-                     "Herpes zoster", "Pulmonary tuberculosis", "Syphilis", "Type 2 diabetes mellitus"],
+                     "Herpes zoster", "Pulmonary tuberculosis", "Syphilis",
+                     "Type 2 diabetes mellitus"],
                     dtype=object)
 COMORBID_ONGOING = np.array([True, True, True, False, False, False, True])
 

@@ -223,7 +223,9 @@ def _rows(subject, event, form, group, repeat, values: dict) -> pd.DataFrame:
 
 def _clinical_items(rng, key, screen_day, is_fail, fail_code, arm, lost) -> pd.DataFrame:
     n = len(key)
-    date = lambda d: cm.fmt_iso_date(cm.to_datetime64(d, STUDY_START))
+
+    def date(days):
+        return cm.fmt_iso_date(cm.to_datetime64(days, STUDY_START))
     rand = np.flatnonzero(~is_fail)
     day0 = screen_day + rng.integers(7, 21, n)
     male = rng.random(n) < 0.78
@@ -289,9 +291,11 @@ def _clinical_items(rng, key, screen_day, is_fail, fail_code, arm, lost) -> pd.D
     # vital signs and labs: screening for everyone, then the attended visits
     vis_sub = np.r_[all_, np.repeat(r, len(sched))[attended.ravel()]]
     vis_evt = np.r_[np.full(n, "SE.SCR", dtype=object),
-                    np.tile(np.array([e[0] for e in sched], dtype=object), len(r))[attended.ravel()]]
+                    np.tile(np.array([e[0] for e in sched], dtype=object),
+                            len(r))[attended.ravel()]]
     vis_day = np.r_[screen_day, vdays.ravel()[attended.ravel()]]
-    vis_no = np.r_[np.zeros(n, int), np.tile(np.arange(1, len(sched) + 1), len(r))[attended.ravel()]]
+    vis_no = np.r_[np.zeros(n, int),
+                   np.tile(np.arange(1, len(sched) + 1), len(r))[attended.ravel()]]
     m = len(vis_sub)
     scr = vis_evt == "SE.SCR"
     sbp = np.rint(rng.normal(120, 10, m)).clip(95, 155)
