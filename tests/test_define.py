@@ -498,12 +498,18 @@ def test_write_define_writes_xml_and_html(tmp_path, shared):
     assert [p.name for p in paths] == ["sdtm-define.xml", "sdtm-define.html"]
     assert check_define(paths[0]) == []
     xsl = shared / "schemas/define-2.1/cdisc-2019/stylesheets/define2-1.xsl"
-    paths2 = write_define(adam_datasets(), tmp_path / "define", standard="adam", study=study,
-                          issues=issues, stylesheet=xsl)
+    paths2 = write_define(adam_datasets(), tmp_path / "define", standard="ADaM", study=study,
+                          ct=load_ct("adamct-2026-03-27"), issues=issues, stylesheet=xsl)
     assert [p.name for p in paths2] == ["adam-define.xml", "adam-define.html",
                                         "adam-define.cdisc.html"]
     assert check_define(paths2[0]) == []
     assert "ADLB" in paths2[2].read_text(encoding="utf-8")
+    adam = read_define(paths2[0])
+    assert adam.item_group("ADSL").leaf.href == "../adam/adsl.xpt"
+    # ADaM's SEX and SAFFL use SDTM CT even when the study passes only the ADaM package
+    assert {s.version for s in adam.mdv.standards if s.type == "CT"} == {"2015-12-18",
+                                                                          "2026-03-27"}
+    assert adam.codelist("CL.SEX").standard_oid == "STD.CT.sdtmct-2015-12-18"
     html = paths[1].read_text(encoding="utf-8")
     for text in ("Table of contents", "Demographics", "LBSTRESN", "Value-level metadata",
                  "Female", "MedDRA 26.1"):
@@ -588,6 +594,8 @@ def test_define_command_on_pilot_xpt_folder(shared, tmp_path):
     d = read_define(out / "sdtm-define.xml")
     assert [g.name for g in d.mdv.item_groups] == ["TS", "DM", "AE", "SUPPDM"]
     assert d.item_group("DM").class_name == "SPECIAL PURPOSE"    # from the spec
+    assert (d.item_group("DM").leaf.href, d.item_group("DM").leaf.title) == (
+        "../sdtm/dm.xpt", "dm.xpt")
     assert (out / "sdtm-define.html").stat().st_size > 10_000
 
 

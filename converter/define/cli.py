@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -108,8 +109,12 @@ def define_cmd(data_dir: Path, standard: str, study_dir: Path, out_dir: Path | N
     _enrich_from_spec(datasets, full)
     issues = IssueLog()
     out = out_dir or (data_dir.parent / "define")
+    formats = sorted({p.suffix.lstrip(".").lower() for p in data_dir.iterdir()
+                      if p.stem.upper() in datasets})
+    dataset_format = "xpt" if "xpt" in formats else (formats[0] if formats else "xpt")
     paths = write_define(datasets, out, standard=full, study=study, issues=issues,
-                         stylesheet=stylesheet)
+                         stylesheet=stylesheet, dataset_format=dataset_format,
+                         dataset_dir=Path(os.path.relpath(data_dir, out)).as_posix())
     for p in paths:
         console.info(f"wrote {p}")
     df = issues.to_frame()

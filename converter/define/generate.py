@@ -272,8 +272,8 @@ class _Builder:
                  study_name: str, ct: Sequence[CTPackage], created: str, issues: IssueLog,
                  study_description: str | None, protocol_name: str | None, acrf: str | None,
                  crf_pages: Mapping[str, Mapping[str, str]], supplemental_docs:
-                 Sequence[tuple[str, str]], dataset_format: str, dictionaries: Mapping[str, str],
-                 stylesheet_href: str | None):
+                 Sequence[tuple[str, str]], dataset_format: str, dataset_dir: str,
+                 dictionaries: Mapping[str, str], stylesheet_href: str | None):
         self.datasets = datasets
         self.ig_name, self.ig_version, self.purpose = _parse_standard(standard)
         self.sdtm = self.ig_name == "SDTMIG"
@@ -288,6 +288,7 @@ class _Builder:
         self.crf_pages = crf_pages
         self.supplemental_docs = supplemental_docs
         self.dataset_format = dataset_format
+        self.dataset_dir = dataset_dir.strip("/")
         self.dictionaries = {k.upper(): v for k, v in dictionaries.items()}
         self.stylesheet_href = stylesheet_href
         self.ig_oid = f"STD.{self.ig_name}.{self.ig_version}"
@@ -386,7 +387,8 @@ class _Builder:
             self.issue("DEF.NAME", f"dataset name {name} is not a SAS name of at most 8 "
                        "characters", "error", dataset=name)
         leaf_id = f"LF.{_oid_part(name)}"
-        href = f"{name.lower()}.{self.dataset_format}"
+        title = f"{name.lower()}.{self.dataset_format}"
+        href = f"{self.dataset_dir}/{title}" if self.dataset_dir else title
         group = ItemGroupDef(
             oid=ig_oid, name=name, repeating=repeating, structure=structure,
             description=meta.label or None, domain=self._domain(name) if self.sdtm else None,
@@ -394,7 +396,7 @@ class _Builder:
             sas_dataset_name=name if SAS_NAME.match(name) else None, purpose=self.purpose,
             archive_location_id=leaf_id, standard_oid=self.ig_oid if standard else None,
             is_non_standard=not standard, has_no_data=len(data) == 0, comment_oid=comment_oid,
-            class_name=class_name, leaf=Leaf(leaf_id, href, href))
+            class_name=class_name, leaf=Leaf(leaf_id, href, title))
         keys = [k for k in meta.keys if k in columns]
         for k in meta.keys:
             if k not in columns:
@@ -800,7 +802,7 @@ def build_define_model(datasets: Mapping[str, Dataset], *, standard: str, study_
                        acrf: str | None = None,
                        crf_pages: Mapping[str, Mapping[str, str]] | None = None,
                        supplemental_docs: Sequence[tuple[str, str]] = (),
-                       dataset_format: str = "xpt",
+                       dataset_format: str = "xpt", dataset_dir: str = "",
                        dictionaries: Mapping[str, str] | None = None,
                        stylesheet_href: str | None = None) -> Define:
     """The :class:`Define` model describing ``datasets`` (see :func:`build_define`)."""
@@ -810,7 +812,8 @@ def build_define_model(datasets: Mapping[str, Dataset], *, standard: str, study_
         issues=issues if issues is not None else IssueLog(),
         study_description=study_description, protocol_name=protocol_name, acrf=acrf,
         crf_pages=crf_pages or {}, supplemental_docs=supplemental_docs,
-        dataset_format=dataset_format, dictionaries=dictionaries or {},
+        dataset_format=dataset_format, dataset_dir=dataset_dir,
+        dictionaries=dictionaries or {},
         stylesheet_href=stylesheet_href)
     return builder.build()
 
@@ -824,7 +827,8 @@ def build_define(datasets: Mapping[str, Dataset], *, standard: str, study_id: st
     ``standard`` is "SDTMIG 3.3" or "ADaMIG 1.1"; ``ct`` one or more CT packages (objects or
     names); ``created`` the study's fixed timestamp. Options: ``acrf`` (href of the annotated
     CRF), ``crf_pages`` ({dataset: {variable: "page refs"}}), ``supplemental_docs``
-    ([(href, title)]), ``dataset_format`` ("xpt"), ``dictionaries`` ({"MedDRA": "26.0"}),
+    ([(href, title)]), ``dataset_format`` ("xpt"), ``dataset_dir`` (folder of the datasets
+    relative to the define, for the def:leaf links), ``dictionaries`` ({"MedDRA": "26.0"}),
     ``study_description``, ``protocol_name``, ``stylesheet_href``.
     """
     return to_xml(build_define_model(datasets, standard=standard, study_id=study_id,
@@ -869,6 +873,10 @@ def write_define(datasets: Mapping[str, Dataset], out_dir: str | os.PathLike, *,
         if key == "adam":
             names.insert(0, _study_value(study, "adam_ct_package"))
         ct = [n for n in names if n]
+    ct = _ct_list(ct)
+    sdtm_ct = _study_value(study, "ct_package")
+    if key == "adam" and sdtm_ct and sdtm_ct not in [p.name for p in ct]:
+        ct.append(load_ct(str(sdtm_ct)))   # ADaM variables such as SEX and NY use SDTM CT
     created = created if created is not None else _study_value(study, "created")
     if created is None:
         raise ConfigError("the study configuration has no 'created' timestamp", key="created",
@@ -882,6 +890,11 @@ def write_define(datasets: Mapping[str, Dataset], out_dir: str | os.PathLike, *,
     if key == "adam":
         opts.pop("acrf", None)
         opts.pop("crf_pages", None)
+    output = _study_value(study, "output")
+    formats = list(_study_value(output, "formats") or []) if output is not None else []
+    if "dataset_format" not in opts and formats:
+        opts["dataset_format"] = "xpt" if "xpt" in formats else str(formats[0])
+    opts.setdefault("dataset_dir", f"../{key}")    # run layout: OUT/define beside OUT/<key>
     opts.update(options)
     study_id = str(_study_value(study, "study_id"))
     model = build_define_model(
