@@ -16,12 +16,14 @@ from converter.adam.datasets._common import (
     require,
 )
 from converter.adam.derivations import (
+    DerivationError,
     derive_vars_dt,
     derive_vars_dtm,
     derive_vars_dtm_to_dt,
     derive_vars_duration,
     derive_vars_merged,
 )
+from converter.adam.derivations._common import require_columns
 from converter.adam.filters import evaluate_filter
 from converter.issues import IssueLog
 from converter.model import PROVENANCE_COLUMNS
@@ -48,6 +50,7 @@ def derive_adsl(cfg: AdslConfig, sdtm: dict[str, pd.DataFrame], issues: IssueLog
 
     # treatment
     t = cfg.treatment
+    require_columns(dm, [t.planned, t.actual], what=f"ADSL treatment (from {cfg.source})")
     adsl["TRT01P"] = object_none(dm[t.planned])
     adsl["TRT01A"] = object_none(dm[t.actual])
     orig["TRT01P"] = origin("Predecessor", f"{cfg.source}.{t.planned}")
@@ -149,6 +152,8 @@ def _disposition(adsl: pd.DataFrame, cfg: AdslConfig, sdtm: dict[str, pd.DataFra
                  issues: IssueLog, orig: dict) -> pd.DataFrame:
     d = cfg.disposition
     ds = sdtm[d.dataset]
+    if "DSDECOD" not in ds.columns:
+        raise DerivationError(f"disposition: {d.dataset} has no DSDECOD")
     ev = ds.loc[evaluate_filter(d.filter, ds)].copy()
     order = [c for c in d.order if c in ev.columns]
     ev["__status"] = np.select(

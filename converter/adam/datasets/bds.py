@@ -32,6 +32,7 @@ from converter.adam.derivations import (
     derive_vars_visit_window,
     expected_visits,
 )
+from converter.adam.derivations._common import require_columns
 from converter.adam.filters import compile_filter
 from converter.issues import IssueLog
 from converter.model import PROVENANCE_COLUMNS
@@ -53,6 +54,7 @@ def derive_bds(cfg: BdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame
     src = require(sdtm, cfg.source, needed_by=name)
     orig: dict[str, dict] = {}
     p = cfg.parameters
+    require_columns(src, ["STUDYID", "USUBJID", p.by], what=f"{name} parameters")
     data = src
     if p.include is not None:
         data = data.loc[data[p.by].isin(p.include)]
@@ -104,6 +106,8 @@ def derive_bds(cfg: BdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame
     for new, old in cfg.values.items():
         if old not in data.columns:
             data[new] = None
+            issues.add("ADAM.NOSOURCE", f"{cfg.source} has no {old}; {new} is left empty",
+                       severity="notice", stage="adam", dataset=name, variable=new)
         elif new in ("AVAL", "ANRLO", "ANRHI", "BASE"):
             data[new] = pd.to_numeric(data[old], errors="coerce").astype(float)
         else:
