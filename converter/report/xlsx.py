@@ -17,12 +17,13 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 
 from converter.atomic import atomic_write_bytes
 from converter.report.common import FORMULA_START, ReportData, is_formula_like, xml_safe
 
-MAX_ISSUE_ROWS = 100_000
+MAX_ISSUE_ROWS = 200_000
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FIXED_TIME = "2000-01-01T00:00:00Z"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -96,6 +97,36 @@ def _number(value: object) -> object:
     return value
 
 
+def _escape(text: pd.Series) -> pd.Series:
+    return (text.str.replace(_ILLEGAL, "\ufffd", regex=True).str.replace("&", "&amp;")
+            .str.replace("<", "&lt;").str.replace(">", "&gt;"))
+
+
+def _rows_xml(frame: pd.DataFrame, first_row: int, quote_style: int) -> str:
+    """SpreadsheetML rows for a large table, built column-wise (vectorised): text as inline
+    strings (never formulas; formula-like text also gets the quote-prefix style), numbers as
+    numbers, missing values as absent cells."""
+    numbers = pd.Series(np.arange(first_row, first_row + len(frame)).astype(str),
+                        index=frame.index)
+    rows = '<row r="' + numbers + '">'
+    for j, col in enumerate(frame.columns, start=1):
+        ref = get_column_letter(j) + numbers
+        s = frame[col]
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            v = s.astype(float)
+            text = v.map(repr).str.replace(r"\.0$", "", regex=True)
+            cell = ('<c r="' + ref + '"><v>' + text + "</v></c>").where(v.notna(), "")
+        else:
+            present = s.notna()
+            text = s.where(present, "").astype(str)
+            style = np.where(text.str.startswith(FORMULA_START), f' s="{quote_style}"', "")
+            cell = ('<c r="' + ref + '" t="inlineStr"' + style
+                    + '><is><t xml:space="preserve">' + _escape(text) + "</t></is></c>"
+                    ).where(present & (text != ""), "")
+        rows = rows + cell
+    return "".join((rows + "</row>").tolist())
+
+
 def _summary(ws, data: ReportData) -> None:
     ws.column_dimensions["A"].width = 28
     for col in "BCD":
@@ -126,8 +157,9 @@ def _summary(ws, data: ReportData) -> None:
                              f"{len(data.issues)} issues; report.json holds all of them.")])
 
 
-def _deterministic_zip(raw: bytes) -> bytes:
-    """Rewrite the package with fixed entry timestamps and document properties."""
+def _deterministic_zip(raw: bytes, extra_rows: dict[str, str] | None = None) -> bytes:
+    """Rewrite the package with fixed entry timestamps and document properties, appending
+    pre-built rows to the named worksheets."""
     src = zipfile.ZipFile(io.BytesIO(raw))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
@@ -137,6 +169,13 @@ def _deterministic_zip(raw: bytes) -> bytes:
                 text = content.decode("utf-8")
                 text = re.sub(r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
                               rf"\g<1>{FIXED_TIME}\g<3>", text)
+                content = text.encode("utf-8")
+            if extra_rows and info.filename in extra_rows:
+                text = content.decode("utf-8")
+                text = re.sub(r"<dimension [^>]*/>", "", text)
+                text = text.replace("</sheetData>", extra_rows[info.filename] + "</sheetData>")
+                text = text.replace("<sheetData/>",
+                                    "<sheetData>" + extra_rows[info.filename] + "</sheetData>")
                 content = text.encode("utf-8")
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
             fixed.compress_type = zipfile.ZIP_DEFLATED
@@ -156,9 +195,18 @@ def write_xlsx(data: ReportData, path: Path) -> Path:
     issues.insert(1, "waived", np.where(issues["waiver"] != "", "Y", ""))
     cols = ["severity", "waived", "rule_id", "stage", "dataset", "variable", "usubjid", "seq",
             "value", "expected", "message", "source_file", "source_row", "waiver"]
-    _table(wb.create_sheet("Issues"), issues[cols],
+    issues = issues[cols]
+    issues["seq"] = pd.to_numeric(issues["seq"], errors="coerce")
+    sheet = wb.create_sheet("Issues")
+    # header through openpyxl; the (many) data rows are added to the sheet XML afterwards
+    _table(sheet, issues.head(0),
            widths={"message": 70, "value": 30, "expected": 24, "rule_id": 26, "usubjid": 16,
                    "source_file": 18, "waiver": 40, "waived": 8, "seq": 8})
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{len(issues) + 1}"
+    quote = StyleArray()
+    quote.quotePrefix = 1
+    quote_style = wb._cell_styles.add(quote)   # the style index of quote-prefixed text
+    issue_rows = _rows_xml(issues, 2, quote_style)
     rules = data.rules[["rule_id", "severity", "state", "reason", "n_issues", "n_waived",
                         "title", "authority", "message", "p21", "datasets"]]
     _table(wb.create_sheet("Rules"), rules,
@@ -167,5 +215,6 @@ def write_xlsx(data: ReportData, path: Path) -> Path:
     _table(wb.create_sheet("Datasets"), data.by_dataset(), widths={"label": 36, "class": 28})
     buffer = io.BytesIO()
     wb.save(buffer)
-    atomic_write_bytes(path, _deterministic_zip(buffer.getvalue()))
+    atomic_write_bytes(path, _deterministic_zip(
+        buffer.getvalue(), {"xl/worksheets/sheet2.xml": issue_rows}))
     return path
