@@ -40,6 +40,18 @@ def arms_of(raw) -> pd.DataFrame:
     return merged[["Subject", "SiteNumber", "ARM"]]
 
 
+_LAB_CACHE: dict = {}
+
+
+def read_lab(raw) -> pd.DataFrame:
+    """The lab transfer file as text (read once per folder)."""
+    key = str(raw)
+    if key not in _LAB_CACHE:
+        _LAB_CACHE[key] = pd.read_csv(raw / "lab_central.csv", dtype=str, keep_default_na=False,
+                                      na_values=[""])
+    return _LAB_CACHE[key]
+
+
 def response_times(raw) -> pd.DataFrame:
     """Per randomised subject: days from first infusion to the first visit meeting each
     response definition (CD4 > 30 % or > 100 cells/uL over the baseline value), else censored
@@ -47,8 +59,7 @@ def response_times(raw) -> pd.DataFrame:
     arms = arms_of(raw)
     ex = _read(raw, "ex.csv")
     first = ex.assign(d=_edc_date(ex["EXSTDAT"])).groupby("Subject")["d"].min()
-    lab = pd.read_csv(raw / "lab_central.csv", dtype=str, keep_default_na=False, na_values=[""],
-                      usecols=["SUBJID", "VISIT", "COLL_DATE", "TEST_CODE", "RESULT"])
+    lab = read_lab(raw)
     cd4 = lab[lab["TEST_CODE"] == "CD4ABS"].copy()
     cd4["value"] = cd4["RESULT"].astype(float)
     cd4["date"] = pd.to_datetime(cd4["COLL_DATE"])
@@ -136,7 +147,7 @@ def test_infusions_and_disposition(raw):
     done = ds[ds["DSREAS"] != "Lost to follow-up"]
     assert (done["DSREAS"] == "Completed").all() and (done["LASTVIS"] == "Week 96").all()
     # lab visits agree: the lost have nothing after week 60, everyone else has week 96
-    lab = pd.read_csv(raw / "lab_central.csv", dtype=str, usecols=["SUBJID", "VISIT"])
+    lab = read_lab(raw)[["SUBJID", "VISIT"]]
     visits = lab.drop_duplicates().groupby("SUBJID")["VISIT"].apply(set)
     assert all("WEEK 72" not in visits[s] for s in lost["Subject"])
     assert all("WEEK 96" in visits[s] for s in done["Subject"])
@@ -174,8 +185,7 @@ def test_cd4_response_calibration(raw):
 def test_cd4_margins_and_medians(raw):
     """Responders clear 35 % at their first response; non-responders never pass 25 %."""
     times = response_times(raw)
-    lab = pd.read_csv(raw / "lab_central.csv", dtype=str,
-                      usecols=["SUBJID", "VISIT", "TEST_CODE", "RESULT"])
+    lab = read_lab(raw)
     cd4 = lab[lab["TEST_CODE"] == "CD4ABS"].assign(value=lambda d: d["RESULT"].astype(float))
     post = cd4[~cd4["VISIT"].isin(["SCREEN", "BASELINE"])]
     rel = post["value"] / post["SUBJID"].map(times["baseline"])
@@ -185,7 +195,12 @@ def test_cd4_margins_and_medians(raw):
     assert (best[non] <= 1.25).all()
     first_hit = rel[rel > 1.3].groupby(post["SUBJID"][rel > 1.3]).first()
     assert (first_hit[responders] >= 1.35).all()
-    # non-responders and the lost: the lost responded before week 60
+    # every subject lost after week 60 responded before being lost (so KM = proportion)
+    ds = _read(raw, "ds.csv").set_index("Subject")
+    lost = times.index[ds.loc[times.index, "DSREAS"] == "Lost to follow-up"]
+    assert len(lost) == 9 and times.loc[lost, "pct30_event"].all()
+    assert (times.loc[lost, "pct30_time"] <= 60 * 7 + 7).all()
+    assert (times.loc[non, "last_day"] >= 96 * 7 - 7).all()
     med = times.groupby("ARM")["baseline"].median()
     assert med["HIGH"] == pytest.approx(179, abs=6)
     assert med["LOW"] == pytest.approx(181, abs=6)
@@ -193,7 +208,7 @@ def test_cd4_margins_and_medians(raw):
 
 
 def test_lab_file_shape(raw):
-    lab = pd.read_csv(raw / "lab_central.csv", dtype=str, keep_default_na=False, na_values=[""])
+    lab = read_lab(raw)
     per_sample = lab.groupby(["SUBJID", "VISIT"]).size()
     assert per_sample.nunique() == 1  # every sample has the full panel
     assert lab.loc[lab["TEST_CODE"] == "HIV1VL", "RESULT"].eq("<50").mean() > 0.9
@@ -216,7 +231,7 @@ def test_scaled_run_structure(tmp_path):
     assert len(arms) == 200
     counts = arms["ARM"].value_counts()
     assert counts.max() - counts.min() <= 6
-    lab = pd.read_csv(tmp_path / "lab_central.csv", dtype=str, usecols=["SUBJID", "VISIT"])
+    lab = read_lab(tmp_path)
     per_rand = lab[lab["SUBJID"].isin(arms["Subject"])].groupby("SUBJID").size()
     assert per_rand.max() == 11 * 45
     times = response_times(tmp_path)
