@@ -217,8 +217,9 @@ def test_lab_file_shape(raw):
     assert not nd["TEST_CODE"].isin(["CD4ABS", "CD8ABS", "CD4CD8", "HIV1VL"]).any()
 
 
-def test_seed_changes_values_but_not_calibration(tmp_path):
+def test_seed_changes_values_but_not_calibration(tmp_path, raw):
     simulate("msc-inr-p2", tmp_path, seed=7)
+    assert (tmp_path / "lab_central.csv").read_bytes() != (raw / "lab_central.csv").read_bytes()
     times = response_times(tmp_path)
     assert times.groupby("ARM")["pct30_event"].sum().to_dict() == {"HIGH": 20, "LOW": 23,
                                                                    "PLACEBO": 17}
