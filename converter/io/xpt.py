@@ -21,7 +21,11 @@ the same member name and label. Reading the parts in order and concatenating giv
 from __future__ import annotations
 
 import contextlib
+import os
+import queue
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -44,6 +48,8 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,7}")
 _FMT_RE = re.compile(r"(\$?(?:[A-Z_][A-Z0-9_]*[A-Z_]|[A-Z_])?)(\d*)\.?(\d*)")
 NON_ASCII_MODES = ("keep", "replace", "fail")
+THREADS = max(1, min(4, os.cpu_count() or 1))
+ROWS_PER_STEP = 8192
 _OVER_TEXT = "too large for IBM floating point; written as missing"
 _UNDER_TEXT = "too small for IBM floating point (below 16**-65); written as 0"
 
@@ -70,49 +76,52 @@ def parse_format(fmt: str | None) -> tuple[str, int, int]:
     return name, int(width or 0), int(dec or 0)
 
 
-def ieee_to_ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Convert float64 values to IBM 370 doubles (as big-endian uint64).
+def _ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IBM 370 doubles as native uint64 bit patterns, plus overflow/underflow masks.
 
-    Returns (ibm, overflow, underflow): overflow marks finite values too large for IBM (written
-    as missing), underflow marks non-zero values too small (below 16**-65: written as 0).
-    Missing values (NaN) come back as 0 here; the caller writes the missing bytes.
+    With x = m * 2**e (frexp, 0.5 <= |m| < 1) the base-16 exponent is q = ceil(e / 4) and the
+    56-bit fraction is |m| * 2**(56 - (4q - e)), an exact integer (53 significant bits shifted
+    by at most 3). Exponent byte = sign bit | (q + 64).
     """
     x = np.ascontiguousarray(values, dtype=np.float64)
-    bits = x.view(np.uint64)
-    sign = bits >> np.uint64(63)
-    exp = ((bits >> np.uint64(52)) & np.uint64(0x7FF)).astype(np.int64)
-    frac = bits & np.uint64((1 << 52) - 1)
-    normal = (exp > 0) & (exp < 0x7FF)
-    mant = frac | np.uint64(1 << 52)
-    # value = mant * 2**(exp-1075); IBM: F * 16**(E-64) * 2**-56 with F = mant << k
-    k = np.mod(exp - 1019, 4)
-    ibm_exp = (exp - 1019 - k) // 4 + 64
-    fraction = mant << k.astype(np.uint64)
+    m, e = np.frexp(x)
+    q = -((-e) >> 2)
+    frac = np.ldexp(np.abs(m), 56 - ((q << 2) - e))
+    ok = np.isfinite(x) & (x != 0)
+    frac[~ok] = 0
+    fraction = frac.astype(np.uint64)
+    exp = q + 64
+    over = (ok & (exp > 127)) | np.isinf(x)
     # below 16**-65 IBM needs unnormalised fractions, which common readers (pyreadstat)
     # decode wrongly: write 0 and report instead
-    under = normal & (ibm_exp < 0)
-    fraction = np.where(under, np.uint64(0), fraction)
-    ibm_exp = np.where(under, 0, ibm_exp)
-    over = normal & (ibm_exp > 127)
-    out = (sign << np.uint64(63)) | (ibm_exp.astype(np.uint64) << np.uint64(56)) | fraction
-    zero = ~normal | over | (fraction == 0)
-    out = np.where(zero, np.uint64(0), out)
-    # keep the sign bit off for zeros: SAS writes 0 as eight zero bytes
-    underflow = (under & (x != 0)) | ((exp == 0) & (frac != 0))
-    return out.astype(">u8"), over, underflow
+    under = ok & (exp < 0)
+    bad = ~ok | over | under
+    exp[bad] = 0
+    fraction[bad] = 0
+    out = fraction | (exp.astype(np.uint64) << np.uint64(56))
+    out |= (np.signbit(x) & ~bad).astype(np.uint64) << np.uint64(63)
+    return out, over, under
 
 
-def _encode_numeric(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(n, 8) uint8 block; overflow and underflow masks."""
-    ibm, over, under = ieee_to_ibm(values)
-    block = ibm.view(np.uint8).reshape(-1, 8).copy()
+def ieee_to_ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Convert float64 values to IBM 370 doubles (big-endian uint64, as in the file).
+
+    Returns (ibm, overflow, underflow): overflow marks values too large for IBM (|x| >= 16**63
+    or infinite; written as missing), underflow marks non-zero values below 16**-65 (written
+    as 0). Zero and missing values (NaN) come back as 0; the writer adds the missing bytes.
+    """
+    out, over, under = _ibm(values)
+    return out.astype(">u8"), over, under
+
+
+def _numeric_piece(values: np.ndarray) -> tuple[tuple, np.ndarray, np.ndarray]:
+    """A Num column as ("num", IBM bits (native uint64), missing rows, their codes)."""
+    ibm, over, under = _ibm(values)
     codes = special_codes_array(values)
-    codes = np.where(over, np.uint8(ord(".")), codes)
-    miss = codes != 0
-    if miss.any():
-        block[miss] = 0
-        block[miss, 0] = codes[miss]
-    return block, over, under
+    if over.any():
+        codes[over] = ord(".")
+    rows = np.flatnonzero(codes)
+    return ("num", ibm, rows, codes[rows]), over, under
 
 
 def _is_utf8(encoding: str) -> bool:
@@ -175,50 +184,74 @@ def _padded(arr: pa.Array, width: int) -> np.ndarray:
                          offset=first).reshape(n, width)
 
 
-def _char_chunk(arr: pa.Array, width: int, encoding: str, mode: str
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pa.Array]:
-    """Encode one chunk of a Char column.
+def _char_prepare(arr: pa.Array, encoding: str, mode: str
+                  ) -> tuple[pa.Array, pa.Array, np.ndarray | None, bool]:
+    """(values as written, their bytes in ``encoding``, non-ASCII mask or None, all ASCII)."""
+    if arr.null_count:
+        arr = arr.fill_null("")
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    bad = None
+    ascii_only = encoding == "ascii"
+    if ascii_only:
+        ok = pc.string_is_ascii(arr)
+        if not pc.all(ok).as_py() and len(arr):
+            bad = ~ok.to_numpy(zero_copy_only=False)
+            if mode == "replace":
+                arr = pc.replace_substring_regex(arr, r"[^\x00-\x7F]", "?")
+            else:
+                ascii_only = False
+    enc = _to_codec(arr, encoding)
+    if not ascii_only and pa.types.is_string(enc.type):
+        ascii_only = bool(len(enc) == 0 or pc.all(pc.string_is_ascii(enc)).as_py())
+    return arr, enc, bad, ascii_only and pa.types.is_string(enc.type)
 
-    Returns (block (n, width) uint8, byte lengths, non-ASCII mask, the values as written).
-    Dictionary arrays are encoded once per distinct value and expanded with a row take.
+
+def _char_lengths(arr, encoding: str, mode: str) -> np.ndarray:
+    """Byte length of every value as written (for measuring column widths)."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        dlen = _char_lengths(arr.dictionary, encoding, mode)
+        idx = arr.indices.fill_null(len(dlen)).to_numpy(zero_copy_only=False)
+        return np.append(dlen, 0)[idx]
+    _, enc, _, _ = _char_prepare(arr, encoding, mode)
+    return pc.binary_length(enc).to_numpy(zero_copy_only=False)
+
+
+def _char_piece(arr, width: int, encoding: str, mode: str
+                ) -> tuple[tuple, np.ndarray | None, np.ndarray | None, pa.Array]:
+    """Encode one chunk of a Char column for the row assembly.
+
+    Returns (piece, rows longer than ``width`` (mask or None), non-ASCII rows (mask or None),
+    values as written). A piece is ("copy", (n,) V{width} array) or, for dictionary arrays,
+    ("take", (k+1,) V{width} array of the distinct values plus a blank, row indices): each
+    distinct value is encoded once.
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if pa.types.is_dictionary(arr.type):
         dictionary = arr.dictionary
-        if dictionary.null_count:
-            dictionary = dictionary.fill_null("")
-        dblock, dlen, dbad, _ = _char_chunk(dictionary, width, encoding, mode)
+        (_, dvals), dlong, dbad, _ = _char_piece(dictionary, width, encoding, mode)
         k = len(dictionary)
-        idx = arr.indices.fill_null(k).to_numpy(zero_copy_only=False).astype(np.int64)
-        dblock = np.vstack([dblock, np.full((1, width), ord(" "), np.uint8)])
-        dlen = np.append(dlen, 0)
-        dbad = np.append(dbad, False)
-        return dblock[idx], dlen[idx], dbad[idx], arr
-    if arr.null_count:
-        arr = arr.fill_null("")
-    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-        arr = arr.cast(pa.string())
-    bad = np.zeros(len(arr), dtype=bool)
-    if encoding == "ascii":
-        ok = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
-        bad = ~ok
-        if mode == "replace" and bad.any():
-            arr = pc.replace_substring_regex(arr, r"[^\x00-\x7F]", "?")
-            bad_after = np.zeros(len(arr), dtype=bool)
-        else:
-            bad_after = bad
-    else:
-        bad_after = np.zeros(len(arr), dtype=bool)
-    enc = _to_codec(arr, encoding)
-    lengths = pc.binary_length(enc).to_numpy(zero_copy_only=False).astype(np.int64)
-    if pa.types.is_string(enc.type) and not bad_after.any() and pa.types.is_string(arr.type) \
-            and (encoding == "ascii" or bool(pc.all(pc.string_is_ascii(enc)).as_py() or
-                                             len(enc) == 0)):
-        block = _padded(enc, width)
-    else:
-        block = _scatter(enc, width)
-    return block, lengths, bad, arr
+        indices = arr.indices
+        idx = (indices.fill_null(k) if indices.null_count else indices).to_numpy(
+            zero_copy_only=False)
+        dvals = np.concatenate([dvals, np.full(1, b" " * width).view(f"V{width}")])
+        too_long = None if dlong is None else np.append(dlong, False)[idx]
+        bad = None if dbad is None else np.append(dbad, False)[idx]
+        if too_long is not None and not too_long.any():
+            too_long = None
+        if bad is not None and not bad.any():
+            bad = None
+        return ("take", dvals, idx), too_long, bad, arr
+    written, enc, bad, ascii_only = _char_prepare(arr, encoding, mode)
+    lengths = pc.binary_length(enc)
+    too_long = None
+    if len(enc) and pc.max(lengths).as_py() > width:
+        too_long = lengths.to_numpy(zero_copy_only=False) > width
+    block = _padded(enc, width) if ascii_only else _scatter(enc, width)
+    return ("copy", block.view(f"V{width}")[:, 0]), too_long, bad, written
 
 
 def _text(value: str, width: int, encoding: str, what: str, path: Path) -> bytes:
@@ -369,7 +402,7 @@ def _measure(source, names: list[str], encoding: str, mode: str,
         return longest
     for _, batch in source.batches(chunk_rows, names):
         for name in names:
-            _, lengths, _, _ = _char_chunk(batch[name], 1, encoding, mode)
+            lengths = _char_lengths(batch[name], encoding, mode)
             if len(lengths):
                 longest[name] = max(longest[name], int(lengths.max()))
     return longest
@@ -402,62 +435,134 @@ def _member_headers(meta: DatasetMeta, widths: list[int], positions: list[int],
     return bytes(out)
 
 
+def _encode_column(v: VariableMeta, values, width: int, offset: int, usubjid, name: str,
+                   encoding: str, mode: str, issues: IssueLog) -> tuple:
+    """One column of a batch as a piece for the row assembly (issues logged)."""
+    if v.type == "Num":
+        piece, over, under = _numeric_piece(values)
+        for mask, rule, text in ((over, "XPT.NUMOVER", _OVER_TEXT),
+                                 (under, "XPT.NUMUNDER", _UNDER_TEXT)):
+            if mask.any():
+                rows = np.flatnonzero(mask)
+                frame = _where(rows, offset, usubjid)
+                frame["value"] = [repr(float(x)) for x in values[rows]]
+                issues.add_frame(frame, rule_id=rule, severity="error", stage=STAGE,
+                                 dataset=name, variable=v.name, message=f"{v.name} value {text}")
+        return piece
+    piece, too_long, bad, written = _char_piece(values, width, encoding, mode)
+    if bad is not None:
+        rows = np.flatnonzero(bad)
+        shown = values.take(pa.array(rows)).cast(pa.string()).to_numpy(zero_copy_only=False)
+        if mode == "fail":
+            raise ConfigError(f"{name}.{v.name} row {rows[0] + offset + 1} holds non-ASCII "
+                              f"text '{shown[0]}' ({len(rows)} value(s) in this chunk)",
+                              key=f"{name}.{v.name}",
+                              hint="fix the data, or write with on_non_ascii='keep' (UTF-8 "
+                                   "bytes) or 'replace' ('?')")
+        frame = _where(rows, offset, usubjid)
+        frame["value"] = shown
+        action = ("written as UTF-8 bytes" if mode == "keep"
+                  else "non-ASCII characters replaced by '?'")
+        issues.add_frame(frame, rule_id="XPT.NONASCII", severity="error", stage=STAGE,
+                         dataset=name, variable=v.name, expected="ASCII text",
+                         message=f"non-ASCII text in {name}.{v.name}; {action}")
+    if too_long is not None:
+        if width < MAX_CHAR:
+            raise _Regrow(v.name)
+        rows = np.flatnonzero(too_long)
+        frame = _where(rows, offset, usubjid)
+        frame["value"] = written.take(pa.array(rows)).cast(pa.string()).to_numpy(
+            zero_copy_only=False)
+        issues.add_frame(frame, rule_id="XPT.LEN200", severity="error", stage=STAGE,
+                         dataset=name, variable=v.name, expected=f"at most {MAX_CHAR} bytes",
+                         message=f"value longer than {MAX_CHAR} bytes; the XPT file holds "
+                                 f"its first {MAX_CHAR} bytes")
+    return piece
+
+
 def _encode_batch(meta: DatasetMeta, batch: dict, offset: int, widths: list[int],
                   positions: list[int], row_len: int, encoding: str, mode: str,
-                  issues: IssueLog) -> np.ndarray:
-    first = next(iter(batch.values()))
-    n = len(first)
-    block = np.empty((n, row_len), dtype=np.uint8)
+                  issues: IssueLog, pool: ThreadPoolExecutor | None) -> np.ndarray:
+    """Rows of one batch as an (n, row_len) byte block.
+
+    Columns are first encoded as pieces (in parallel threads: numpy and Arrow release the
+    GIL): IBM bit patterns, padded text, or padded distinct values plus row indices. The rows
+    are then filled through a structured view of the block (one field per variable, big-endian
+    uint64 for numbers), ``ROWS_PER_STEP`` rows at a time so the rows being filled stay in the
+    CPU cache; dictionary columns are gathered straight into their field.
+    """
+    n = len(next(iter(batch.values())))
     usubjid = batch.get("USUBJID")
-    name = meta.name
-    for i, v in enumerate(meta.variables):
-        pos, width = positions[i], widths[i]
-        values = batch[v.name]
-        if v.type == "Num":
-            enc, over, under = _encode_numeric(values)
-            for mask, rule, text in ((over, "XPT.NUMOVER", _OVER_TEXT),
-                                     (under, "XPT.NUMUNDER", _UNDER_TEXT)):
-                if mask.any():
-                    rows = np.flatnonzero(mask)
-                    frame = _where(rows, offset, usubjid)
-                    frame["value"] = [repr(float(x)) for x in values[rows]]
-                    issues.add_frame(frame, rule_id=rule, severity="error", stage=STAGE,
-                                     dataset=name, variable=v.name,
-                                     message=f"{v.name} value {text}")
-            block[:, pos:pos + 8] = enc
-            continue
-        enc, lengths, bad, written = _char_chunk(values, width, encoding, mode)
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            shown = values.take(pa.array(rows)).to_numpy(zero_copy_only=False) if isinstance(
-                values, pa.Array) else np.asarray(values)[rows]
-            if mode == "fail":
-                raise ConfigError(f"{name}.{v.name} row {rows[0] + offset + 1} holds non-ASCII "
-                                  f"text '{shown[0]}' ({len(rows)} value(s) in this chunk)",
-                                  key=f"{name}.{v.name}",
-                                  hint="fix the data, or write with on_non_ascii='keep' (UTF-8 "
-                                       "bytes) or 'replace' ('?')")
-            frame = _where(rows, offset, usubjid)
-            frame["value"] = shown
-            action = ("written as UTF-8 bytes" if mode == "keep"
-                      else "non-ASCII characters replaced by '?'")
-            issues.add_frame(frame, rule_id="XPT.NONASCII", severity="error", stage=STAGE,
-                             dataset=name, variable=v.name, expected="ASCII text",
-                             message=f"non-ASCII text in {name}.{v.name}; {action}")
-        too_long = lengths > width
-        if too_long.any():
-            if width < MAX_CHAR:
-                raise _Regrow(v.name)
-            rows = np.flatnonzero(too_long)
-            frame = _where(rows, offset, usubjid)
-            frame["value"] = written.take(pa.array(rows)).to_numpy(zero_copy_only=False) \
-                if isinstance(written, pa.Array) else np.asarray(written)[rows]
-            issues.add_frame(frame, rule_id="XPT.LEN200", severity="error", stage=STAGE,
-                             dataset=name, variable=v.name, expected=f"at most {MAX_CHAR} bytes",
-                             message=f"value longer than {MAX_CHAR} bytes; the XPT file holds "
-                                     f"its first {MAX_CHAR} bytes")
-        block[:, pos:pos + width] = enc
+    jobs = [(v, batch[v.name], widths[i], offset, usubjid, meta.name, encoding, mode, issues)
+            for i, v in enumerate(meta.variables)]
+    if pool is None:
+        pieces = [_encode_column(*job) for job in jobs]
+    else:
+        pieces = list(pool.map(lambda job: _encode_column(*job), jobs))
+    block = np.empty((n, row_len), dtype=np.uint8)
+    if n == 0 or row_len == 0:
+        return block
+    names = [f"c{i}" for i in range(len(widths))]
+    formats = [">u8" if v.type == "Num" else f"V{w}" for v, w in zip(meta.variables, widths)]
+    layout = np.dtype({"names": names, "formats": formats, "offsets": positions,
+                       "itemsize": row_len})
+    rows = block.view(layout)[:, 0]
+    fields = [rows[name] for name in names]
+
+    def fill(lo: int, hi: int) -> None:
+        for r0 in range(lo, hi, ROWS_PER_STEP):
+            r1 = min(hi, r0 + ROWS_PER_STEP)
+            for dst, piece in zip(fields, pieces):
+                if piece[0] == "take":
+                    dst[r0:r1] = piece[1][piece[2][r0:r1]]
+                else:
+                    dst[r0:r1] = piece[1][r0:r1]
+
+    if pool is None or n < 4 * ROWS_PER_STEP:
+        fill(0, n)
+    else:
+        step = -(-n // THREADS)
+        list(pool.map(lambda lo: fill(lo, min(n, lo + step)), range(0, n, step)))
+    for pos, piece in zip(positions, pieces):
+        if piece[0] == "num" and len(piece[2]):
+            block[piece[2], pos] = piece[3]
     return block
+
+
+def _prefetch(iterator, depth: int = 2):
+    """Run ``iterator`` in a background thread, ``depth`` items ahead (reading overlaps
+    encoding and writing)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in iterator:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # noqa: BLE001 -- handed to the consumer, re-raised there
+            q.put(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def _write(source, path: Path, *, created: datetime, modified: datetime, max_bytes: int,
@@ -518,9 +623,11 @@ def _emit(source, path: Path, planned: dict[str, int], created: datetime, modifi
             counts.append(0)
 
         open_part()
-        for offset, batch in source.batches(chunk_rows):
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=THREADS)) if THREADS > 1 \
+            else None
+        for offset, batch in _prefetch(source.batches(chunk_rows)):
             block = _encode_batch(meta, batch, offset, widths, positions, row_len, encoding,
-                                  mode, issues)
+                                  mode, issues, pool)
             done = 0
             while done < len(block):
                 if counts[-1] == per_file:
