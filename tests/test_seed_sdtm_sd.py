@@ -1,0 +1,123 @@
+"""MSC-INR-SD: the committed ODM 1.3.2 export mapped by mappings/msc-inr-sd (same engine, a
+different EDC, layout, schedule and code lists). Counts are checked against the ODM item groups
+read independently with lxml, and against the design of the README (22 screened, 20
+randomised, 3 infusions each).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from lxml import etree
+
+from converter.issues import IssueLog
+from converter.mapping.engine import run_sdtm
+from converter.mapping.study import load_study
+
+NS = {"o": "http://www.cdisc.org/ns/odm/v1.3"}
+DOMAINS = {"DM", "AE", "EX", "LB", "DS", "VS", "MH", "IE", "CM", "SUPPDM", "SUPPEX", "SUPPCM",
+           "TS", "TA", "TE", "TV", "TI", "SV", "SE"}
+
+
+@pytest.fixture(scope="module")
+def odm(repo_root):
+    path = repo_root / "examples" / "msc-inr-sd" / "raw" / "msc-inr-sd_odm.xml"
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    return etree.parse(str(path), parser)
+
+
+def _groups(odm, oid: str) -> pd.DataFrame:
+    """Item group records of ``oid``: subject, event and {item: value} (independent reader)."""
+    rows = []
+    for ig in odm.iterfind(f".//o:ItemGroupData[@ItemGroupOID='{oid}']", NS):
+        event = ig.getparent().getparent()
+        subject = event.getparent()
+        row = {"SubjectKey": subject.get("SubjectKey"), "event": event.get("StudyEventOID")}
+        row.update({it.get("ItemOID"): it.get("Value") for it in ig.iterfind("o:ItemData", NS)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def mapped(repo_root):
+    study = load_study(repo_root / "mappings" / "msc-inr-sd")
+    issues = IssueLog(study.config.severity_overrides)
+    result = run_sdtm(study, repo_root / "examples" / "msc-inr-sd" / "raw", issues)
+    return result, issues.to_frame()
+
+
+def test_check_command_exits_0(repo_root):
+    done = subprocess.run([sys.executable, "-m", "converter", "check",
+                           str(repo_root / "mappings" / "msc-inr-sd")],
+                          capture_output=True, text=True, cwd=repo_root, check=False)
+    assert done.returncode == 0, done.stderr
+
+
+def test_all_domains_produced(mapped):
+    frames = mapped[0].frames
+    assert not DOMAINS - set(frames)
+    assert not {d for d in DOMAINS - {"SE"} if len(frames[d]) == 0}
+
+
+def test_dm_and_exposure(mapped, odm):
+    frames = mapped[0].frames
+    dm, ex = frames["DM"], frames["EX"]
+    raw_dm = _groups(odm, "IG.DM")
+    assert len(dm) == len(raw_dm) == 22 and dm["USUBJID"].is_unique
+    rand = set("MSC-INR-SD-" + _groups(odm, "IG.RAND")["SubjectKey"])
+    assert len(rand) == 20
+    assert set(dm.loc[dm["RFXSTDTC"].notna(), "USUBJID"]) == rand
+    sex = raw_dm.set_index("SubjectKey")["IT.DM.SEX"].map({"1": "M", "2": "F"})
+    assert (dm.set_index("SUBJID")["SEX"] == sex.reindex(dm["SUBJID"])).all()
+    per = ex.groupby("USUBJID").size()
+    assert len(ex) == len(_groups(odm, "IG.EX")) and len(per) == 20 and (per == 3).all()
+    assert set(ex["VISIT"]) == {"DAY 0", "DAY 30", "DAY 60"}
+    assert (ex.loc[ex["VISIT"] == "DAY 0", "EXSTDY"] == 1).all()
+    raw_trt = _groups(odm, "IG.EX")["IT.EX.EXTRT"].map({"1": "HUC-MSC", "2": "PLACEBO"})
+    assert ex["EXTRT"].value_counts().to_dict() == raw_trt.value_counts().to_dict()
+
+
+def test_findings_and_events(mapped, odm):
+    frames = mapped[0].frames
+    lb, vs, ae = frames["LB"], frames["VS"], frames["AE"]
+    raw_lb = _groups(odm, "IG.LB")
+    assert len(lb) == len(raw_lb)
+    assert lb["LBTESTCD"].notna().all() and lb["LBTESTCD"].nunique() == 12
+    nd = raw_lb["IT.LB.LBND"].eq("Y").sum()
+    assert nd > 0 and lb["LBSTAT"].eq("NOT DONE").sum() == nd
+    below = lb["LBORRES"].eq("<20")
+    assert below.any() and lb.loc[below, "LBSTRESN"].isna().all()
+    assert set(lb["VISIT"]) == {"SCREENING", "DAY 0", "DAY 30", "DAY 60", "WEEK 24", "WEEK 36",
+                                "WEEK 48"}
+    assert not lb[lb["LBBLFL"] == "Y"].duplicated(["USUBJID", "LBTESTCD"]).any()
+    raw_vs = _groups(odm, "IG.VS")
+    items = [c for c in raw_vs if c.startswith("IT.VS.") and c != "IT.VS.VSDAT"]
+    assert len(vs) == int(raw_vs[items].notna().sum().sum())
+    assert len(ae) == len(_groups(odm, "IG.AE"))
+    assert ae["AESEV"].isin(["MILD", "MODERATE", "SEVERE"]).all()
+
+
+def test_reconciliation_balances(mapped):
+    recon = mapped[0].reconciliation
+    assert (recon["mapped"] + recon["rejected"] == recon["raw_records"]).all()
+    assert recon.loc[recon["rejected"] > 0, "reason"].str.len().gt(0).all()
+
+
+def test_no_error_level_issues(mapped):
+    issues = mapped[1]
+    errors = issues[issues["severity"] == "error"] if len(issues) else issues
+    assert len(errors) == 0, errors[["dataset", "variable", "rule_id", "message"]].head()
+
+
+def test_trial_design(mapped):
+    frames = mapped[0].frames
+    ts = frames["TS"]
+    assert ts.loc[ts["TSPARMCD"] == "REGID", "TSVAL"].tolist() == ["NCT05872659"]
+    assert ts.loc[ts["TSPARMCD"] == "TBLIND", "TSVAL"].tolist() == ["SINGLE BLIND"]
+    assert set(frames["TA"]["ARMCD"]) == {"MSC", "PLACEBO"}
+    assert len(frames["TV"]) == 7
+    assert set(frames["IE"]["IETESTCD"]) == {"I05", "E01"}
+    assert set(frames["IE"]["IETESTCD"]) <= set(frames["TI"]["IETESTCD"])
