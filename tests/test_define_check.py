@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from converter.cli import main
 from converter.define.check import check_define, check_define_problems, find_schemas
 from converter.errors import ConfigError, InputError
 
@@ -18,11 +17,26 @@ def examples(shared: Path) -> list[Path]:
     return found
 
 
-def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    import os
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "converter", "define-check", *args],
-                          capture_output=True, text=True, env=full_env, check=False)
+class Result:
+    def __init__(self, returncode: int, stdout: str, stderr: str):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+@pytest.fixture()
+def run_cli(capsys, monkeypatch):
+    """Run ``define-check`` in-process through the real entry point (exit code included)."""
+    def run(*args: str, env: dict | None = None) -> Result:
+        for key, value in (env or {}).items():
+            monkeypatch.setenv(key, value)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exc:
+            main(["define-check", *args])
+        out = capsys.readouterr()
+        for key in env or {}:
+            monkeypatch.delenv(key)
+        # rich folds long lines: join them so located names can be searched
+        return Result(exc.value.code, out.out, out.err.replace("\n", ""))
+    return run
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -30,7 +44,7 @@ def _line_of(text: str, needle: str) -> int:
     return text.count("\n", 0, index) + 1
 
 
-def test_cdisc_examples_pass_with_shared_and_default_schemas(shared):
+def test_cdisc_examples_pass_with_shared_and_default_schemas(shared, run_cli):
     for path in examples(shared):
         assert check_define(path, shared / "schemas/define-2.1/schema") == [], path.name
         assert check_define(path) == [], path.name   # odmlib's bundled schemas
@@ -75,7 +89,7 @@ def broken(shared, tmp_path) -> tuple[Path, str]:
     return path, text
 
 
-def test_broken_copy_reports_every_problem_located(broken):
+def test_broken_copy_reports_every_problem_located(broken, run_cli):
     path, text = broken
     problems = check_define_problems(path)
     got = {(p.line, p.rule) for p in problems}
@@ -119,7 +133,7 @@ def test_duplicate_oid_and_vlm_without_where_clause(shared, tmp_path):
             "DEF.OID.ORPHAN"} <= rules
 
 
-def test_not_well_formed_xml_is_a_located_problem(tmp_path):
+def test_not_well_formed_xml_is_a_located_problem(tmp_path, run_cli):
     path = tmp_path / "bad.xml"
     path.write_text('<?xml version="1.0"?>\n<ODM>\n  <Study>\n</ODM>\n', encoding="utf-8")
     problems = check_define_problems(path)
@@ -140,7 +154,7 @@ def test_entities_are_not_resolved(tmp_path):
     assert not any("TOP-SECRET-VALUE" in m for m in messages)
 
 
-def test_cannot_run_exits_2(tmp_path, shared):
+def test_cannot_run_exits_2(tmp_path, shared, run_cli):
     example = str(examples(shared)[0])
     empty = tmp_path / "empty"
     empty.mkdir()
