@@ -181,3 +181,9 @@ def test_schema_dir_accepts_cdisc_layout(shared):
     source = find_schemas(shared / "schemas/define-2.1")
     assert source.define_xsd.parent.name == "cdisc-define-2.1"
     assert source.arm_xsd is not None and source.arm_xsd.parent.name == "cdisc-arm-1.0"
+
+
+def test_define_2_0_document_is_named_as_such(shared):
+    problems = check_define_problems(shared / "reference/cdisc-pilot/define-2.0/sdtm-define.xml")
+    assert problems[0].rule == "DEF.VERSION" and "2.0" in problems[0].message
+    assert any(p.rule == "DEF.SCHEMA" for p in problems)
