@@ -91,8 +91,8 @@ PREART_CD8 = {"HIGH": [210, 444, 532, 1067, 1800], "LOW": [190, 393, 658, 988, 1
               "PLACEBO": [150, 288, 625, 1311, 2100]}
 # centre of the CD4 ratio to week 0 after a subject's first response, per post visit
 AFTER_RESPONSE = {
-    "HIGH": [1.30, 1.30, 1.30, 1.30, 1.32, 1.30, 1.40, 1.50, 1.38],
-    "LOW": [1.10, 1.10, 1.08, 1.08, 1.08, 1.15, 1.22, 1.36, 1.22],
+    "HIGH": [1.30, 1.30, 1.30, 1.30, 1.38, 1.30, 1.40, 1.50, 1.38],
+    "LOW": [1.10, 1.10, 1.08, 1.08, 1.08, 1.15, 1.22, 1.36, 1.32],
     "PLACEBO": [1.20, 1.20, 1.20, 1.20, 1.00, 1.20, 1.22, 1.25, 1.40],
 }
 ENROL_START = "2013-05-06"
@@ -171,9 +171,11 @@ def _subjects(design: P2Design, rng: np.random.Generator) -> pd.DataFrame:
     subj["subject"] = (pd.Series(site_no) + "-" + pd.Series(seq).astype(str).str.zfill(width)
                        ).to_numpy()
     subj["day0_day"] = subj["screen_day"].to_numpy() + rng.integers(10, 29, n)
-    # arms: permuted blocks of 6 per site, consumed in order of randomisation (day 0)
+    subj["rand_off"] = -rng.integers(0, 4, n)  # randomised 0-3 days before day 0
+    # arms: permuted blocks of 6 per site, consumed in order of randomisation
     rand_rows = np.flatnonzero(subj["status"].to_numpy() == "RANDOMISED")
-    order = rand_rows[np.lexsort((rand_rows, subj["day0_day"].to_numpy()[rand_rows],
+    rand_day = (subj["day0_day"] + subj["rand_off"]).to_numpy()
+    order = rand_rows[np.lexsort((rand_rows, rand_day[rand_rows],
                                   subj["site_idx"].to_numpy()[rand_rows]))]
     pos = pd.Series(np.arange(len(order))).groupby(subj["site_idx"].to_numpy()[order]).cumcount()
     arm = np.full(n, None, dtype=object)
@@ -220,7 +222,6 @@ def _subjects(design: P2Design, rng: np.random.Generator) -> pd.DataFrame:
 def _dates(subj: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Add day offsets: consent/screening, day 0, randomisation and post-baseline visit days."""
     n = len(subj)
-    subj["rand_off"] = -rng.integers(0, 4, n)
     post = POST_WEEKS * 7 + np.rint(rng.uniform(-1, 1, (n, 9)) * WINDOW).astype(int)
     randomised = subj["status"].to_numpy() == "RANDOMISED"
     attended = np.repeat(randomised[:, None], 9, axis=1)
@@ -273,7 +274,7 @@ def _cd4(subj: pd.DataFrame, rng: np.random.Generator) -> dict[str, np.ndarray]:
     cd4 = np.where(~h100[:, None] | (vis < resp[:, None]), np.minimum(cd4, cap), cd4)
     # responders at their response visit must keep >= 1.35 x week 0 after the cap
     cd4 = np.where(at_resp, np.maximum(cd4, np.ceil(b[:, None] * 1.36)), cd4)
-    cd8_trend = np.where(arm == "LOW", -0.01, np.where(arm == "HIGH", -0.006, -0.004))
+    cd8_trend = np.where(arm == "LOW", -0.015, np.where(arm == "HIGH", -0.006, 0.008))
     cd8 = np.rint(cd8_0[:, None] * np.exp(cd8_trend[:, None] * vis
                                          + rng.normal(0, 0.09, (n, 9))))
     return {"b": b, "cd8_0": cd8_0, "cd4": cd4, "cd8": cd8, "pre4": pre4, "pre8": pre8}
@@ -355,7 +356,8 @@ def _edc_forms(subj, post, attended, vals, rng, out_dir: Path) -> list[Path]:
     failed = subj["failed"].to_numpy()
     is_fail = pd.notna(failed)
     ie = _head(subj, allrows, "Screening", 1)
-    ie["IEDAT"] = cm.fmt_edc_date(_date(screen_day + np.where(is_fail, rng.integers(3, 12, n), 5)))
+    ie_day = screen_day + np.where(is_fail, rng.integers(3, 12, n), 5)
+    ie["IEDAT"] = cm.fmt_edc_date(_date(ie_day))
     ie["IEYN"] = np.where(is_fail, "No", "Yes")
     code = np.where(is_fail, failed, None)
     ie["IECAT"] = np.where(is_fail, "Inclusion", None)
@@ -367,7 +369,10 @@ def _edc_forms(subj, post, attended, vals, rng, out_dir: Path) -> list[Path]:
     # Randomisation (blinded: number only) ---------------------------------------------------
     rnd = _head(subj, rand, "Week 0", 0)
     rnd["RANDDAT"] = cm.fmt_edc_date(_date(day0[rand] + subj["rand_off"].to_numpy()[rand]))
-    rnd["RANDTIM"] = cm.fmt_time(rng.integers(8 * 60, 17 * 60, len(rand)))
+    # randomised on the infusion day: early morning, before samples (07:30) and infusion
+    same_day = subj["rand_off"].to_numpy()[rand] == 0
+    rnd["RANDTIM"] = cm.fmt_time(np.where(same_day, rng.integers(7 * 60, 7 * 60 + 25, len(rand)),
+                                          rng.integers(8 * 60, 17 * 60, len(rand))))
     subj["rand_no"] = None
     # randomisation numbers: a block of 1000 per site, in order of randomisation within site
     site_r = subj["site_idx"].to_numpy()[rand]
@@ -408,7 +413,8 @@ def _edc_forms(subj, post, attended, vals, rng, out_dir: Path) -> list[Path]:
     status = subj["status"].to_numpy()
     last_col = np.where(vis_att[:, -1], 9, 6)
     last_day = vis_days[np.arange(nr), last_col]
-    ds_day = screen_day + rng.integers(4, 14, n)
+    # screen failures: the eligibility decision date; decliners: after eligibility
+    ds_day = np.where(pd.notna(failed), ie_day, ie_day + rng.integers(1, 9, n))
     ds_day[rand] = last_day
     reason = np.select([status == "SCREEN FAILURE", status == "DECLINED"],
                        ["Screen failure", "Withdrawal by subject"], "Completed").astype(object)
