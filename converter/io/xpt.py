@@ -50,6 +50,8 @@ _FMT_RE = re.compile(r"(\$?(?:[A-Z_][A-Z0-9_]*[A-Z_]|[A-Z_])?)(\d*)\.?(\d*)")
 NON_ASCII_MODES = ("keep", "replace", "fail")
 THREADS = max(1, min(4, os.cpu_count() or 1))
 ROWS_PER_STEP = 8192
+_SIGN = np.uint64(1 << 63)
+_SHIFT56 = np.uint64(56)
 _OVER_TEXT = "too large for IBM floating point; written as missing"
 _UNDER_TEXT = "too small for IBM floating point (below 16**-65); written as 0"
 
@@ -81,25 +83,32 @@ def _ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     With x = m * 2**e (frexp, 0.5 <= |m| < 1) the base-16 exponent is q = ceil(e / 4) and the
     56-bit fraction is |m| * 2**(56 - (4q - e)), an exact integer (53 significant bits shifted
-    by at most 3). Exponent byte = sign bit | (q + 64).
+    by at most 3). Bits: sign | (q + 64) << 56 | fraction. Zero, NaN, infinities, |x| >= 16**63
+    (overflow) and 0 < |x| < 16**-65 (underflow: IBM would need unnormalised fractions, which
+    common readers such as pyreadstat decode wrongly) give 0 here.
     """
     x = np.ascontiguousarray(values, dtype=np.float64)
     m, e = np.frexp(x)
     q = -((-e) >> 2)
     frac = np.ldexp(np.abs(m), 56 - ((q << 2) - e))
-    ok = np.isfinite(x) & (x != 0)
-    frac[~ok] = 0
-    fraction = frac.astype(np.uint64)
-    exp = q + 64
-    over = (ok & (exp > 127)) | np.isinf(x)
-    # below 16**-65 IBM needs unnormalised fractions, which common readers (pyreadstat)
-    # decode wrongly: write 0 and report instead
-    under = ok & (exp < 0)
-    bad = ~ok | over | under
-    exp[bad] = 0
-    fraction[bad] = 0
-    out = fraction | (exp.astype(np.uint64) << np.uint64(56))
-    out |= (np.signbit(x) & ~bad).astype(np.uint64) << np.uint64(63)
+    q += 64
+    finite = np.isfinite(x)
+    special = ~finite
+    special |= x == 0
+    special |= q > 127
+    special |= q < 0
+    any_special = bool(special.any())
+    if any_special:
+        frac[special] = 0
+    out = frac.astype(np.uint64)
+    out |= q.astype(np.uint64) << _SHIFT56
+    out |= x.view(np.uint64) & _SIGN
+    if any_special:
+        out[special] = 0
+        over = (finite & (q > 127)) | np.isinf(x)
+        under = finite & (x != 0) & (q < 0)
+    else:
+        over = under = np.zeros(len(x), dtype=bool)
     return out, over, under
 
 
@@ -115,13 +124,16 @@ def ieee_to_ibm(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _numeric_piece(values: np.ndarray) -> tuple[tuple, np.ndarray, np.ndarray]:
-    """A Num column as ("num", IBM bits (native uint64), missing rows, their codes)."""
-    ibm, over, under = _ibm(values)
-    codes = special_codes_array(values)
+    """A Num column as ("num", IBM bits (native uint64), missing rows, their first bytes)."""
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    ibm, over, under = _ibm(x)
+    miss = np.isnan(x)
     if over.any():
-        codes[over] = ord(".")
-    rows = np.flatnonzero(codes)
-    return ("num", ibm, rows, codes[rows]), over, under
+        miss |= over
+    rows = np.flatnonzero(miss)
+    codes = special_codes_array(x[rows])
+    codes[codes == 0] = ord(".")          # overflowed numbers are written as '.'
+    return ("num", ibm, rows, codes), over, under
 
 
 def _is_utf8(encoding: str) -> bool:
