@@ -47,6 +47,7 @@ class MergedVars(_Model):
     order: list[str] = []
     mode: Literal["first", "last"] | None = None
     by_vars: list[str] = ["STUDYID", "USUBJID"]
+    numeric: list[Name] = []   # new variables to store as numbers (e.g. from SUPP-- QVAL)
 
 
 class MergedDate(_Model):

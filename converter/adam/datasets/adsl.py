@@ -125,6 +125,13 @@ def derive_adsl(cfg: AdslConfig, sdtm: dict[str, pd.DataFrame], issues: IssueLog
         for new, old in m.new_vars.items():
             orig[new] = origin("Derived", f"{m.dataset}.{old} of the {m.mode or 'single'} record "
                                "meeting the configured filter")
+        for new in m.numeric:
+            num = pd.to_numeric(adsl[new], errors="coerce").astype(float)
+            bad = num.isna() & adsl[new].notna()
+            log_rows(issues, adsl.loc[bad], rule_id="ADAM.NUMERIC", dataset="ADSL", variable=new,
+                     value=adsl.loc[bad, new], message=f"{new} from {m.dataset} is not a number; "
+                     "left missing")
+            adsl[new] = num
 
     for var, levels in cfg.categories.items():
         conds = [evaluate_filter(lv.where, adsl).to_numpy() for lv in levels]
