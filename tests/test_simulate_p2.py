@@ -262,3 +262,13 @@ def test_workbook_carries_no_wall_clock(raw):
     import re
     stamps = re.findall(r"\d{4}-\d\d-\d\dT[\d:]+Z", core)
     assert stamps == ["2016-12-30T09:00:00Z", "2016-12-30T09:00:00Z"]  # created, modified
+
+
+def test_lab_panel_maps_to_lbtestcd_terms(shared):
+    """Every lab test the simulator emits has its documented LBTESTCD in SDTM CT 2015-12-18."""
+    from converter.simulate import labs
+    ct = pd.read_csv(shared / "ct" / "sdtmct-2015-12-18.csv", dtype=str)
+    terms = set(ct.loc[ct["codelist_submission_value"] == "LBTESTCD", "term_submission_value"])
+    panel = labs.panel()
+    assert len(panel) == 45 and panel["code"].is_unique
+    assert set(panel["lbtestcd"]) <= terms, set(panel["lbtestcd"]) - terms
