@@ -650,3 +650,16 @@ def test_characters_xml_cannot_carry_are_replaced_and_reported(xsd):
     assert "CD\ufffd4".encode() in xml and "F\ufffd".encode() in xml
     found = issues.filter(["DEF.XML.CHAR"])
     assert sorted(found["variable"]) == ["LBTESTCD", "SEX"]
+
+
+def test_mandatory_for_required_variables_and_keys_never_empty():
+    datasets = adam_datasets()
+    adlb = datasets["ADLB"]
+    adlb.meta.keys = ["STUDYID", "USUBJID", "PARAMCD", "AVISITN", "DTYPE"]
+    d = build_define_model(datasets, standard="ADaMIG 1.1", study_id="S1", study_name="S1",
+                           ct=["adamct-2026-03-27", "sdtmct-2015-12-18"], created=CREATED)
+    refs = {d.item_def(r.item_oid).name: r for r in d.item_group("ADLB").item_refs}
+    assert refs["DTYPE"].key_sequence == 5 and refs["DTYPE"].mandatory is False
+    assert refs["AVISITN"].mandatory is True          # a key, never empty
+    assert refs["PARAMCD"].mandatory is True          # Req
+    assert refs["AVAL"].mandatory is False

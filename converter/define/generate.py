@@ -405,8 +405,9 @@ class _Builder:
         value_lists = self._value_level_plan(name, data, columns)
         for order, vm in enumerate(variables, start=1):
             item_oid = f"IT.{_oid_part(name)}.{_oid_part(vm.name)}"
-            item, method_oid = self._item_def(name, vm, data[vm.name], item_oid)
-            mandatory = (vm.core == "Req") or vm.name in keys
+            item, method_oid, missing = self._item_def(name, vm, data[vm.name], item_oid)
+            # Req variables, and keys that are never empty (ADaM DTYPE is a key but optional)
+            mandatory = (vm.core == "Req") or (vm.name in keys and missing == 0)
             group.item_refs.append(ItemRef(
                 item_oid=item_oid, mandatory=mandatory, order_number=order,
                 key_sequence=(keys.index(vm.name) + 1) if vm.name in keys else None,
@@ -466,7 +467,7 @@ class _Builder:
         return [Origin(otype, source, description, refs)]
 
     def _item_def(self, ds: str, vm: VariableMeta, series: pd.Series, oid: str
-                  ) -> tuple[ItemDef, str | None]:
+                  ) -> tuple[ItemDef, str | None, int]:
         facts = column_facts(series, vm.type, vm.data_type)
         data_type, length, sig = self._type_length(ds, vm, facts)
         method_oid = None
@@ -503,7 +504,7 @@ class _Builder:
             display_format=display, comment_oid=comment_oid, description=vm.label or None,
             codelist_oid=self._codelist_for(ds, vm, series, data_type),
             origins=self._origin(ds, vm))
-        return item, method_oid
+        return item, method_oid, facts.n_missing
 
     def _type_length(self, ds: str, vm: VariableMeta, facts: ColumnFacts
                      ) -> tuple[str, int | None, int | None]:
