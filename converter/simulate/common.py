@@ -163,15 +163,17 @@ def write_xlsx(frames: dict[str, pd.DataFrame], path: Path, *, created: datetime
 
 
 def write_zip_fixed(zip_bytes: bytes, path: Path, rewrite: dict | None = None) -> Path:
-    """Rewrite a zip archive with every entry dated :data:`ZIP_DATE_TIME`, order preserved;
+    """Rewrite a zip archive uncompressed, every entry dated :data:`ZIP_DATE_TIME`, order kept;
     ``rewrite`` maps entry names to functions that transform their bytes."""
     rewrite = rewrite or {}
     out = io.BytesIO()
+    # entries are stored uncompressed: deflate output differs between zlib builds, which
+    # would break byte-for-byte reproducibility across machines
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as src, \
-            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as dst:
+            zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as dst:
         for info in src.infolist():
             fixed = zipfile.ZipInfo(info.filename, date_time=ZIP_DATE_TIME)
-            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.compress_type = zipfile.ZIP_STORED
             fixed.external_attr = 0o644 << 16
             data = src.read(info.filename)
             if info.filename in rewrite:
