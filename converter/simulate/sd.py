@@ -7,7 +7,8 @@ ItemGroupData / ItemData, repeating groups keyed by ItemGroupRepeatKey). Layout 
 are documented in ``examples/msc-inr-sd/README.md``.
 
 The values are drawn as whole columns into one long item table (subject, event, form, group,
-repeat key, item, value); serialising that table to XML is the only element-by-element step.
+repeat key, item, value); the metadata is built with lxml and the clinical data is written from
+that table column-wise (open/close tags where the keys change), so size never means a loop.
 """
 
 from __future__ import annotations
@@ -201,8 +202,10 @@ def generate(out_dir: Path, *, seed: int = DEFAULT_SEED, subjects: int = DEFAULT
     rng, key, screen_day, is_fail, fail_code, arm, lost = _arrays(seed, subjects)
     items = _clinical_items(rng, key, screen_day, is_fail, fail_code, arm, lost)
     advance(1, "clinical data")
-    root = _odm(items, key)
+    root = _odm()
     data = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    clinical = "\n" + _clinical_xml(items, key) + "  "
+    data = data.replace(_PLACEHOLDER.encode(), clinical.encode("utf-8"), 1)
     path = Path(out_dir) / "msc-inr-sd_odm.xml"
     atomic_write_bytes(path, data)
     advance(1, "ODM file")
@@ -403,7 +406,8 @@ def _text(parent, tag, text):
     return el
 
 
-def _odm(items: pd.DataFrame, key: np.ndarray) -> etree._Element:
+def _odm() -> etree._Element:
+    """The ODM root with study metadata, site and an empty ClinicalData (filled as text)."""
     root = etree.Element(f"{{{ODM_NS}}}ODM", nsmap={None: ODM_NS})
     for k, v in {"FileType": "Snapshot", "FileOID": FILE_OID, "CreationDateTime": CREATION,
                  "ODMVersion": "1.3.2", "Granularity": "All",
@@ -457,29 +461,65 @@ def _odm(items: pd.DataFrame, key: np.ndarray) -> etree._Element:
         EffectiveDate="2023-04-01")
 
     cd = _el(root, "ClinicalData", StudyOID=STUDY_OID, MetaDataVersionOID=MDV_OID)
+    cd.text = _PLACEHOLDER
+    return root
+
+
+_PLACEHOLDER = "@@CLINICAL-DATA@@"
+
+
+def _attr(values: pd.Series) -> pd.Series:
+    """Escape text for a double-quoted XML attribute (whole column at once)."""
+    return (values.astype(str).str.replace("&", "&amp;", regex=False)
+            .str.replace("<", "&lt;", regex=False).str.replace(">", "&gt;", regex=False)
+            .str.replace('"', "&quot;", regex=False))
+
+
+def _clinical_xml(items: pd.DataFrame, key: np.ndarray) -> str:
+    """The ClinicalData content as text, built column-wise (no loop over items).
+
+    Rows are sorted subject > event > form > group/repeat > item; an element opens where its
+    key changes from the previous row and closes where it changes on the next row. Indentation
+    follows the pretty-printed metadata (two spaces per level).
+    """
     event_order = {e[0]: i for i, e in enumerate(EVENTS)}
     form_order = {f[0]: i for i, f in enumerate(FORMS)}
     subj_order = {k: i for i, k in enumerate(key)}
     units = {it[0]: it[7] for it in ITEMS if it[7]}
-    items = items.assign(so=items["subject"].map(subj_order), eo=items["event"].map(event_order),
-                         fo=items["form"].map(form_order))
-    items = items.sort_values(["so", "eo", "fo", "repeat", "item_order"], kind="stable")
-    # serialise: one element per XML node (the only element-wise step)
-    cur = {}
-    for s, e, f, g, rep, item, value in items[["subject", "event", "form", "group", "repeat",
-                                                "item", "value"]].itertuples(index=False):
-        if cur.get("s") != s:
-            sd = _el(cd, "SubjectData", SubjectKey=s)
-            _el(sd, "SiteRef", LocationOID=SITE_OID)
-            cur = {"s": s, "sd": sd}
-        if cur.get("e") != e:
-            cur.update(e=e, se=_el(cur["sd"], "StudyEventData", StudyEventOID=e), f=None)
-        if cur.get("f") != f:
-            cur.update(f=f, fd=_el(cur["se"], "FormData", FormOID=f), g=None)
-        if cur.get("g") != (g, rep):
-            cur.update(g=(g, rep), ig=_el(cur["fd"], "ItemGroupData", ItemGroupOID=g,
-                                          ItemGroupRepeatKey=str(rep)))
-        idata = _el(cur["ig"], "ItemData", ItemOID=item, Value=str(value))
-        if item in units:
-            _el(idata, "MeasurementUnitRef", MeasurementUnitOID=units[item])
-    return root
+    d = items.assign(so=items["subject"].map(subj_order), eo=items["event"].map(event_order),
+                     fo=items["form"].map(form_order))
+    d = d.sort_values(["so", "eo", "fo", "repeat", "item_order"], kind="stable")
+    d = d.reset_index(drop=True)
+    subj = d["subject"]
+    grp = d["group"] + "#" + d["repeat"].astype(str)
+    new_s = subj.ne(subj.shift())
+    new_e = new_s | d["event"].ne(d["event"].shift())
+    new_f = new_e | d["form"].ne(d["form"].shift())
+    new_g = new_f | grp.ne(grp.shift())
+    end_s, end_e, end_f, end_g = (x.shift(-1, fill_value=True) for x in
+                                  (new_s, new_e, new_f, new_g))
+
+    def when(flag: pd.Series, text: pd.Series | str) -> pd.Series:
+        return pd.Series(np.where(flag, text, ""), index=d.index, dtype=object)
+
+    unit = d["item"].map(units)
+    has_unit = unit.notna()
+    item_open = ("            <ItemData ItemOID=\"" + _attr(d["item"]) + "\" Value=\""
+                 + _attr(d["value"]) + "\"")
+    item_text = item_open + pd.Series(np.where(
+        has_unit, ">\n              <MeasurementUnitRef MeasurementUnitOID=\""
+        + unit.fillna("").astype(str) + "\"/>\n            </ItemData>\n", "/>\n"),
+        index=d.index, dtype=object)
+    text = (
+        when(new_s, "    <SubjectData SubjectKey=\"" + _attr(subj) + "\">\n"
+             f"      <SiteRef LocationOID=\"{SITE_OID}\"/>\n")
+        + when(new_e, "      <StudyEventData StudyEventOID=\"" + _attr(d["event"]) + "\">\n")
+        + when(new_f, "        <FormData FormOID=\"" + _attr(d["form"]) + "\">\n")
+        + when(new_g, "          <ItemGroupData ItemGroupOID=\"" + _attr(d["group"])
+               + "\" ItemGroupRepeatKey=\"" + d["repeat"].astype(str) + "\">\n")
+        + item_text
+        + when(end_g, "          </ItemGroupData>\n")
+        + when(end_f, "        </FormData>\n")
+        + when(end_e, "      </StudyEventData>\n")
+        + when(end_s, "    </SubjectData>\n"))
+    return "".join(text.tolist())
