@@ -48,6 +48,7 @@ class MergedVars(_Model):
     mode: Literal["first", "last"] | None = None
     by_vars: list[str] = ["STUDYID", "USUBJID"]
     numeric: list[Name] = []   # new variables to store as numbers (e.g. from SUPP-- QVAL)
+    optional: bool = False     # dataset may be absent (variables then left empty, notice logged)
 
 
 class MergedDate(_Model):

@@ -118,6 +118,13 @@ def derive_adsl(cfg: AdslConfig, sdtm: dict[str, pd.DataFrame], issues: IssueLog
         adsl = _disposition(adsl, cfg, sdtm, issues, orig)
 
     for m in cfg.merged:
+        if m.optional and m.dataset not in sdtm:
+            for new in m.new_vars:
+                adsl[new] = np.nan if new in m.numeric else None
+            issues.add("ADAM.NOSOURCE", f"{m.dataset} not in the SDTM input; "
+                       f"{', '.join(m.new_vars)} left empty", severity="notice", stage="adam",
+                       dataset="ADSL", variable=next(iter(m.new_vars)))
+            continue
         src = require(sdtm, m.dataset, needed_by="ADSL merged variables")
         adsl = derive_vars_merged(adsl, src, m.by_vars, new_vars=m.new_vars,
                                   filter_add=None if m.filter is None else m.filter.compile(),
