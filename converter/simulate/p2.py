@@ -29,7 +29,7 @@ from converter.simulate import meddra
 STUDY = "MSC-INR-P2"
 DEFAULT_SEED = 20130515
 DEFAULT_SUBJECTS = 72
-CREATED = datetime(2016, 12, 30, 9, 0, 0)  # fixed export timestamp of the workbook
+CREATED = datetime(2013, 4, 22, 9, 0, 0)  # the list is made before enrolment starts
 
 # site number, name, city, allocation weight (24/18/12/18 of 72 randomised)
 SITES = [
@@ -96,7 +96,7 @@ AFTER_RESPONSE = {
     "PLACEBO": [1.20, 1.20, 1.20, 1.20, 1.00, 1.20, 1.22, 1.25, 1.40],
 }
 ENROL_START = "2013-05-06"
-ENROL_DAYS = 1040  # screening dates spread up to early March 2016
+ENROL_DAYS = 1015  # screening up to mid-February 2016, so day 0 falls by March 2016
 
 
 @dataclass
