@@ -130,3 +130,25 @@ def test_log_only_reports(tmp_path, rules):
     assert len(paths) == 4
     doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert len(doc["issues"]) == len(log)
+
+
+def test_pipeline_style_two_validations_and_concatenated_rules(tmp_path):
+    """run validates SDTM and ADaM separately and reports once from the shared log."""
+    import pandas as pd
+
+    waivers = [{"rule_id": "SDTM.DM.ONE_PER_SUBJECT", "justification": "accepted by sponsor",
+                "author": "me", "date": "2024-01-01"},
+               {"rule_id": "ADAM.ADSL.ONE_PER_SUBJECT", "justification": "accepted by sponsor",
+                "author": "me", "date": "2024-01-01"}]
+    log = IssueLog()
+    sdtm = validate({"DM": ds("DM", USUBJID=["A", "A"])}, issues=log, waivers=waivers)
+    adam = validate({"ADSL": ds("ADSL", USUBJID=["A", "A"])}, issues=log, waivers=waivers)
+    rules = pd.concat([sdtm.rules.assign(standard="SDTM"), adam.rules.assign(standard="ADaM")],
+                      ignore_index=True)
+    write_reports(log, rules, tmp_path, title="run")
+    doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    by_rule = {i["rule_id"]: i for i in doc["issues"]}
+    assert by_rule["SDTM.DM.ONE_PER_SUBJECT"]["waived"]
+    assert by_rule["ADAM.ADSL.ONE_PER_SUBJECT"]["waived"]
+    assert "WAIVER.UNUSED" not in by_rule        # each waiver matched in its own call
+    assert {d["dataset"] for d in doc["datasets"]} >= {"DM", "ADSL"}

@@ -119,8 +119,8 @@ WAIVERS = """waivers:
     justification: Duplicate DM record accepted by the sponsor, see reviewer guide.
     author: J. Doe
     date: 2024-05-01
-  - rule_id: SDTM.SEQ.*
-    dataset: LB
+  - rule_id: XPT.*
+    dataset: DM
     justification: Never matches, kept to prove unused waivers are reported.
     author: J. Doe
     date: 2024-05-01
@@ -139,7 +139,7 @@ def test_waivers_mark_findings_and_report_unused(tmp_path):
     assert dup.set_index("usubjid")["waived"].notna().to_dict() == {"A1": True, "B": False}
     assert result.rules.set_index("rule_id").loc["SDTM.DM.ONE_PER_SUBJECT", "n_waived"] == 1
     unused = table[table["rule_id"] == "WAIVER.UNUSED"]
-    assert len(unused) == 1 and "SDTM.SEQ.*" in unused.iloc[0]["message"]
+    assert len(unused) == 1 and "XPT.*" in unused.iloc[0]["message"]
     assert result.exit_code(log, "error") == 1               # subject B is not waived
 
 

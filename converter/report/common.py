@@ -75,11 +75,13 @@ def prepare(issues: IssueLog | pd.DataFrame, rules: object, *, title: str, fail_
         if col not in rule_table.columns:
             rule_table[col] = None
     if waivers is None:
-        waivers = (result.waivers if result is not None else None) or rule_table.attrs.get(
-            "waivers")
+        waivers = (result.waivers if result is not None else None) or getattr(
+            issues, "waivers", None)
     datasets = result.datasets if result is not None else None
     if datasets is None or not len(datasets):
-        datasets = rule_table.attrs.get("datasets", pd.DataFrame(columns=["dataset"]))
+        datasets = getattr(issues, "validated_datasets", None)
+    if datasets is None:
+        datasets = pd.DataFrame(columns=["dataset"])
     frame = issue_table(issues, resolve_waivers(waivers))
     frame = frame.reindex(columns=ISSUE_COLUMNS + ["waived"])
     frame = frame[REPORT_ISSUE_COLUMNS].reset_index(drop=True)

@@ -106,6 +106,8 @@ def _rows_xml(frame: pd.DataFrame, first_row: int, quote_style: int) -> str:
     """SpreadsheetML rows for a large table, built column-wise (vectorised): text as inline
     strings (never formulas; formula-like text also gets the quote-prefix style), numbers as
     numbers, missing values as absent cells."""
+    if frame.empty:
+        return ""
     numbers = pd.Series(np.arange(first_row, first_row + len(frame)).astype(str),
                         index=frame.index)
     rows = '<row r="' + numbers + '">'

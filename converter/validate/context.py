@@ -126,6 +126,8 @@ class Context:
         key = ("codes", id(ds.data), column)
         if key not in self._cache:
             codes, uniques = pd.factorize(ds.data[column], use_na_sentinel=True)
+            if len(uniques) < 2**31 - 1:
+                codes = codes.astype(np.int32)    # half the memory on large datasets
             self._cache[key] = (codes, np.asarray(uniques, dtype=object))
         return self._cache[key]
 

@@ -6,6 +6,7 @@ reason) or ``execution_error`` (with the error; the run continues with the next 
 
 from __future__ import annotations
 
+import fnmatch
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -255,8 +256,14 @@ def validate(datasets: Mapping[str, Dataset], *, spec: object = None, ct: object
     frame = issues.to_frame()
     waived, counts = match_waivers(frame, waiver_list) if len(frame) else (
         pd.Series(dtype=object), [0] * len(waiver_list))
+    ran = [r.id for r in rule_list if outcomes[r.id].ran]
+    reported = set(issues.filter([UNUSED_WAIVER_RULE])["value"])
     for waiver, n in zip(waiver_list, counts):
-        if n == 0:
+        # unused only if it could have matched here: one of its rules ran on its dataset
+        relevant = any(fnmatch.fnmatchcase(r, waiver.rule_id) for r in ran) and (
+            waiver.dataset is None or any(fnmatch.fnmatchcase(d, waiver.dataset.upper())
+                                          for d in ctx.datasets))
+        if n == 0 and relevant and waiver.label not in reported:
             issues.add(UNUSED_WAIVER_RULE, f"waiver {waiver.label} ({waiver.source}) matched "
                        "no finding; remove it or correct its scope", severity="notice",
                        stage=STAGE, value=waiver.label)
@@ -275,6 +282,16 @@ def validate(datasets: Mapping[str, Dataset], *, spec: object = None, ct: object
         })
     table = pd.DataFrame(rows, columns=RULE_COLUMNS)
     summary = dataset_summary(ctx)
-    table.attrs["waivers"] = waiver_list
-    table.attrs["datasets"] = summary
+    _remember(issues, waiver_list, summary)
     return ValidationResult(rules=table, waivers=waiver_list, datasets=summary)
+
+
+def _remember(issues: IssueLog, waivers: list[Waiver], summary: pd.DataFrame) -> None:
+    """Keep the waivers and dataset summary with the log, so that a report written from the
+    log alone (e.g. after several validate() calls whose rule tables were concatenated) still
+    shows waived findings and record counts."""
+    known = getattr(issues, "waivers", [])
+    issues.waivers = known + [w for w in waivers if w not in known]
+    before = getattr(issues, "validated_datasets", None)
+    issues.validated_datasets = summary if before is None else pd.concat(
+        [before[~before["dataset"].isin(summary["dataset"])], summary], ignore_index=True)

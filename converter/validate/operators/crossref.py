@@ -9,6 +9,7 @@ import pandas as pd
 from converter.model import Dataset
 from converter.validate.context import Context, number_text
 from converter.validate.operators import Skip, findings, operator
+from converter.validate.operators.identity import group_codes
 
 
 @operator("subject_in_reference")
@@ -62,6 +63,15 @@ def arm_in_trial_arms(ctx: Context, ds: Dataset, pairs: list[list[str]] | None =
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
+def _pairs_ok(ctx: Context, ds: Dataset, columns: list[str], check) -> np.ndarray:
+    """Evaluate ``check(frame of distinct value combinations) -> bool array`` once per
+    distinct combination of ``columns`` and spread the answer to every row."""
+    key = group_codes(ctx, ds, columns)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    distinct = ds.data[columns].iloc[first].reset_index(drop=True)
+    return np.asarray(check(distinct), dtype=bool)[inverse]
+
+
 @operator("epoch_in_design")
 def epoch_in_design(ctx: Context, ds: Dataset) -> pd.DataFrame:
     """EPOCH is an epoch the subject went through according to SE (SE.EPOCH, or the epochs
@@ -78,10 +88,9 @@ def epoch_in_design(ctx: Context, ds: Dataset) -> pd.DataFrame:
                                                    on="ETCD")[["USUBJID", "EPOCH"]]
         else:
             raise Skip("neither SE.EPOCH nor TA.ETCD/EPOCH available")
-        allowed = allowed.drop_duplicates().assign(_ok=True)
-        merged = ds.data[["USUBJID", "EPOCH"]].merge(allowed, how="left",
-                                                     on=["USUBJID", "EPOCH"])
-        ok = merged["_ok"].notna().to_numpy() | blank
+        known = pd.MultiIndex.from_frame(allowed.drop_duplicates().astype(object))
+        ok = _pairs_ok(ctx, ds, ["USUBJID", "EPOCH"],
+                       lambda d: pd.MultiIndex.from_frame(d.astype(object)).isin(known)) | blank
         expected = "an epoch of the subject in SE"
     elif ta is not None and "EPOCH" in ta.columns:
         epochs = set(ta["EPOCH"].dropna())
@@ -107,26 +116,29 @@ def visit_in_trial_visits(ctx: Context, ds: Dataset,
     tv = ctx.frame("TV")
     if tv is None:
         raise Skip("dataset TV not present")
-    num = pd.to_numeric(ds.data["VISITNUM"], errors="coerce")
-    planned = num.notna() & (num == np.floor(num.fillna(0)))
-    if "VISIT" in ds.data.columns:
-        planned &= ~ds.data["VISIT"].astype(str).str.upper().str.contains(
-            unscheduled_pattern, regex=True)
-        tv_pairs = tv[["VISITNUM", "VISIT"]].drop_duplicates().assign(_ok=True)
-        tv_pairs["VISITNUM"] = pd.to_numeric(tv_pairs["VISITNUM"], errors="coerce")
-        merged = pd.DataFrame({"VISITNUM": num, "VISIT": ds.data["VISIT"].to_numpy()}).merge(
-            tv_pairs, how="left", on=["VISITNUM", "VISIT"])
-        known = merged["_ok"].notna().to_numpy()
+    columns = ["VISITNUM", "VISIT"] if "VISIT" in ds.data.columns else ["VISITNUM"]
+    tv_nums = pd.to_numeric(tv["VISITNUM"], errors="coerce")
+    tv_pairs = set(zip(tv_nums, tv["VISIT"])) if "VISIT" in tv.columns else set()
+
+    def bad(distinct: pd.DataFrame) -> np.ndarray:
+        num = pd.to_numeric(distinct["VISITNUM"], errors="coerce")
+        planned = num.notna() & (num == np.floor(num.fillna(0)))
+        if "VISIT" in distinct.columns and tv_pairs:
+            planned &= ~distinct["VISIT"].astype(str).str.upper().str.contains(
+                unscheduled_pattern, regex=True)
+            known = pd.Series(list(zip(num, distinct["VISIT"])), dtype=object).isin(tv_pairs)
+        else:
+            known = num.isin(set(tv_nums))
+        return (planned & ~known).to_numpy()
+    wrong = _pairs_ok(ctx, ds, columns, bad)
+    rows = np.flatnonzero(wrong)
+    value = number_text(pd.to_numeric(ds.data["VISITNUM"].iloc[rows], errors="coerce"))
+    if "VISIT" in ds.data.columns and tv_pairs:
+        value = value.astype(str) + " / " + ds.data["VISIT"].iloc[rows].astype(str)
         expected = "a VISITNUM/VISIT pair of TV"
     else:
-        known = num.isin(set(pd.to_numeric(tv["VISITNUM"], errors="coerce"))).to_numpy()
         expected = "a VISITNUM of TV"
-    rows = np.flatnonzero(planned.to_numpy() & ~known)
-    value = number_text(num)
-    if "VISIT" in ds.data.columns:
-        value = value.astype(str) + " / " + ds.data["VISIT"].astype(str)
-    return findings(row=rows, variable="VISITNUM", value=value.to_numpy()[rows],
-                    expected=expected)
+    return findings(row=rows, variable="VISITNUM", value=value.to_numpy(), expected=expected)
 
 
 @operator("qualifier_parent_exists")

@@ -106,7 +106,8 @@ def iso_bounds(values: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
 
 
 def _date_columns(ctx: Context, ds: Dataset, duration: bool) -> list[str]:
-    cols = ctx.columns(ds)
+    # numeric variables are SAS dates/durations (e.g. ADaM TRTDUR), not ISO 8601 text
+    cols = [c for c in ctx.columns(ds) if not pd.api.types.is_numeric_dtype(ds.data[c].dtype)]
     if duration:
         return [c for c in cols if c.endswith(DURATION_SUFFIXES)]
     return [c for c in cols if c.endswith("DTC")]
