@@ -679,9 +679,10 @@ def _lab_file(subj, post, attended, vals, rng, out_dir: Path) -> Path:
     v["CD4CD8"] = np.round(cd4 / cd8, 2)
     v["LYMPH#"] = lym / 1000
     v["RBC"] = np.where(male, v["RBC"] * 1.06, v["RBC"] * 0.92)
+    # red cell indices stay coherent: MCHC is tightly regulated, MCH follows MCV
+    v["MCH"] = v["MCV"] * v["MCHC"] / 1000
     v["HGB"] = v["RBC"] * v["MCH"]
     v["HCT"] = v["RBC"] * v["MCV"] / 10
-    v["MCHC"] = v["HGB"] / (v["HCT"] / 100)
     wbc = v["NEUT#"] + v["LYMPH#"] + v["MONO#"] + v["EOS#"] + v["BASO#"]
     v["WBC"] = wbc
     v["NEUT%"] = v["NEUT#"] / wbc * 100
