@@ -101,3 +101,16 @@ def test_cannot_run_exits_2(tmp_path, rules, case):
     }[case]
     assert _run(*args, "--out", out) == 2
     assert not (out / "report.json").exists()
+
+
+def test_study_folder_gives_ct_created_and_waivers(tmp_path, rules, repo_root):
+    from converter.mapping.study import load_study
+
+    study_dir = repo_root / "mappings" / "msc-inr-p2"
+    config = load_study(study_dir).config
+    data = _study(tmp_path / "data")
+    out = tmp_path / "out"
+    assert _run(data, "--rules", rules, "--study", study_dir, "--out", out) == 0
+    doc = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert config.study_id in doc["title"]
+    assert doc["created"] == config.created.isoformat()
