@@ -205,6 +205,12 @@ def test_cd4_margins_and_medians(raw):
     assert med["HIGH"] == pytest.approx(179, abs=6)
     assert med["LOW"] == pytest.approx(181, abs=6)
     assert med["PLACEBO"] == pytest.approx(179, abs=6)
+    lab_ratio = lab[(lab["TEST_CODE"] == "CD4CD8") & (lab["VISIT"] == "BASELINE")]
+    ratio = lab_ratio.assign(ARM=lab_ratio["SUBJID"].map(times["ARM"]),
+                             v=lab_ratio["RESULT"].astype(float)).groupby("ARM")["v"].median()
+    assert ratio["HIGH"] == pytest.approx(0.285, abs=0.02)
+    assert ratio["LOW"] == pytest.approx(0.306, abs=0.02)
+    assert ratio["PLACEBO"] == pytest.approx(0.294, abs=0.02)
 
 
 def test_lab_file_shape(raw):
@@ -240,10 +246,14 @@ def test_scaled_run_structure(tmp_path):
     assert share["LOW"] > share["HIGH"] > share["PLACEBO"]
 
 
-@pytest.mark.parametrize("study, subjects", [("no-such-study", None), ("msc-inr-p2", 0)])
-def test_bad_arguments_are_config_errors(tmp_path, study, subjects):
+@pytest.mark.parametrize("study, subjects, seed", [("no-such-study", None, None),
+                                                  ("msc-inr-p2", 0, None),
+                                                  ("msc-inr-sd", -3, None),
+                                                  ("msc-inr-p2", None, -1)])
+def test_bad_arguments_are_config_errors(tmp_path, study, subjects, seed):
     with pytest.raises(ConfigError):
-        simulate(study, tmp_path, subjects=subjects)
+        simulate(study, tmp_path, subjects=subjects, seed=seed)
+    assert not any(tmp_path.iterdir())
 
 
 def test_cli_exit_code_2_on_bad_subjects(tmp_path):

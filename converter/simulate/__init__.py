@@ -29,6 +29,9 @@ def simulate(study: str, out_dir: str | Path, *, seed: int | None = None,
     if subjects is not None and subjects < 1:
         raise ConfigError(f"--subjects must be at least 1, got {subjects}", key="--subjects",
                           hint="give the number of randomised subjects, e.g. --subjects 200")
+    if seed is not None and seed < 0:
+        raise ConfigError(f"--seed must be a non-negative integer, got {seed}", key="--seed",
+                          hint="leave --seed out to reproduce the committed example")
     out = Path(out_dir)
     if study == "msc-inr-p2":
         from converter.simulate import p2
