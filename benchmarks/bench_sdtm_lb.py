@@ -195,6 +195,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=10_000)
     ap.add_argument("--raw", type=Path, help="an export generated before (skips simulate)")
+    ap.add_argument("--parts", default="ab", help="a: LB frame, b: LB XPT (default: ab)")
     ap.add_argument("--child", choices=["engine", "pandas"], help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -220,21 +221,23 @@ def main() -> None:
         print(f"lab_central.csv: {n_lab:,} rows ({(raw / 'lab_central.csv').stat().st_size / 1e6:,.0f} MB)"
               f"  [{datetime.now():%H:%M}]")
 
-        eng = _run_child("engine", raw, None)
-        pds = _run_child("pandas", raw, None)
-        print(f"(a) raw -> LB frame: engine {eng['seconds']:.1f} s ({eng['rows']:,} rows, "
-              f"peak {eng['peak_mib']:,.0f} MiB); pandas {pds['seconds']:.1f} s "
-              f"({pds['rows']:,} rows, peak {pds['peak_mib']:,.0f} MiB); "
-              f"speed-up {pds['seconds'] / eng['seconds']:.2f}x (goal >= 3x)")
-        out = tmp / "out"
-        out.mkdir()
-        eng_x = _run_child("engine", raw, out)
-        pds_x = _run_child("pandas", raw, out)
-        print(f"(b) raw -> lb.xpt:    engine {eng_x['seconds']:.1f} s "
-              f"({eng_x['bytes'] / 1e6:,.0f} MB, peak {eng_x['peak_mib']:,.0f} MiB); "
-              f"pandas+pyreadstat {pds_x['seconds']:.1f} s ({pds_x['bytes'] / 1e6:,.0f} MB, "
-              f"peak {pds_x['peak_mib']:,.0f} MiB); "
-              f"speed-up {pds_x['seconds'] / eng_x['seconds']:.2f}x (goal >= 5x)")
+        if "a" in args.parts:
+            eng = _run_child("engine", raw, None)
+            pds = _run_child("pandas", raw, None)
+            print(f"(a) raw -> LB frame: engine {eng['seconds']:.1f} s ({eng['rows']:,} rows, "
+                  f"peak {eng['peak_mib']:,.0f} MiB); pandas {pds['seconds']:.1f} s "
+                  f"({pds['rows']:,} rows, peak {pds['peak_mib']:,.0f} MiB); "
+                  f"speed-up {pds['seconds'] / eng['seconds']:.2f}x (goal >= 3x)", flush=True)
+        if "b" in args.parts:
+            out = tmp / "out"
+            out.mkdir()
+            eng_x = _run_child("engine", raw, out)
+            pds_x = _run_child("pandas", raw, out)
+            print(f"(b) raw -> lb.xpt:    engine {eng_x['seconds']:.1f} s "
+                  f"({eng_x['bytes'] / 1e6:,.0f} MB, peak {eng_x['peak_mib']:,.0f} MiB); "
+                  f"pandas+pyreadstat {pds_x['seconds']:.1f} s ({pds_x['bytes'] / 1e6:,.0f} MB, "
+                  f"peak {pds_x['peak_mib']:,.0f} MiB); "
+                  f"speed-up {pds_x['seconds'] / eng_x['seconds']:.2f}x (goal >= 5x)", flush=True)
 
 
 if __name__ == "__main__":
