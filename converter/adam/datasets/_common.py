@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from converter.adam.derivations import compute_dtc_parts
+from converter.adam.derivations._common import match_rows
 from converter.errors import InputError
 from converter.issues import IssueLog
 from converter.model import SRC_FILE, SRC_ROW
@@ -113,17 +114,28 @@ def coalesce(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 
 def format_template(frame: pd.DataFrame, template: str) -> pd.Series:
-    """Vectorised ``"{LBTEST} ({LBSTRESU})"``; missing when a referenced variable is missing."""
+    """Vectorised ``"{LBTEST} ({LBSTRESU})"``; missing when a referenced variable is missing.
+
+    Each distinct combination of the referenced values is formatted once (findings domains
+    repeat them millions of times; one shared string object per combination also saves memory).
+    """
     pieces = list(string.Formatter().parse(template))
-    out = pd.Series("", index=frame.index, dtype=object)
-    missing = pd.Series(False, index=frame.index)
+    fields = list(dict.fromkeys(f for _, f, _, _ in pieces if f))
+    if not fields:
+        return pd.Series(template, index=frame.index, dtype=object)
+    keys = frame[fields]
+    combos = keys.drop_duplicates()
+    codes = match_rows(keys, combos, fields)
+    out = pd.Series("", index=combos.index, dtype=object)
+    missing = pd.Series(False, index=combos.index)
     for literal, field, _spec, _conv in pieces:
         out = out + literal
         if field:
-            col = frame[field]
+            col = combos[field]
             missing |= col.isna()
             out = out + col.astype(object).where(col.notna(), "").astype(str)
-    return out.where(~missing, None)
+    formatted = out.where(~missing, None).to_numpy(dtype=object)
+    return pd.Series(formatted[codes], index=frame.index, dtype=object)
 
 
 def origin(kind: str, text: str) -> dict:

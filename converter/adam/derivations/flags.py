@@ -36,7 +36,8 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars: Sequence[str], order
     require_columns(dataset, list(by_vars) + split_order(order)[0],
                     what="derive_var_extreme_flag")
     unique_index(dataset, "derive_var_extreme_flag")
-    sub = dataset.loc[evaluate_mask(dataset, filter)]
+    keys = list(dict.fromkeys(list(by_vars) + split_order(order)[0]))
+    sub = dataset.loc[evaluate_mask(dataset, filter), keys]   # only the key columns: big frames
     ordered = sort_frame(sub, by_vars, order)
     if by_vars:
         g = ordered.groupby(list(by_vars), dropna=False, sort=False)
@@ -63,7 +64,7 @@ def derive_var_obs_number(dataset: pd.DataFrame, by_vars: Sequence[str], order: 
         dup = dataset.loc[dataset.duplicated(keys, keep=False), keys].head(4)
         raise DerivationError(f"derive_var_obs_number: {keys} do not identify records uniquely "
                               f"(e.g. {dup.to_dict('records')})")
-    ordered = sort_frame(dataset, by_vars, order)
+    ordered = sort_frame(dataset[list(dict.fromkeys(keys))], by_vars, order)
     if by_vars:
         num = ordered.groupby(list(by_vars), dropna=False, sort=False).cumcount() + 1
     else:

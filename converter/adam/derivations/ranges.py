@@ -46,9 +46,10 @@ def derive_var_shift(dataset: pd.DataFrame, new_var: str, from_var: str, to_var:
     """``"NORMAL to HIGH"``: baseline category to analysis category (missing → ``missing_value``,
     so both missing gives ``"NULL to NULL"`` as in admiral)."""
     require_columns(dataset, [from_var, to_var], what="derive_var_shift")
-    a = dataset[from_var].astype(object)
-    b = dataset[to_var].astype(object)
-    text = a.fillna(missing_value).astype(str) + sep + b.fillna(missing_value).astype(str)
+    pairs = pd.DataFrame({"a": dataset[from_var].astype(object).fillna(missing_value).astype(str),
+                          "b": dataset[to_var].astype(object).fillna(missing_value).astype(str)})
+    codes, uniques = pd.factorize(pd.MultiIndex.from_frame(pairs))
+    labels = np.array([f"{a}{sep}{b}" for a, b in uniques], dtype=object)  # one per category pair
     out = dataset.copy(deep=False)
-    out[new_var] = text.astype(object)
+    out[new_var] = pd.Series(labels[codes], index=dataset.index, dtype=object)
     return out
