@@ -116,7 +116,8 @@ def km_plot(adtte: pd.DataFrame, paramcds: Sequence[str], path: Path, *, group: 
         if logrank is not None and len(logrank):
             lr = logrank.loc[logrank["PARAMCD"] == paramcd]
             if len(lr):
-                p = f"\nlog-rank P = {lr.iloc[0]['p_value']:.3f}"
+                pv = float(lr.iloc[0]["p_value"])
+                p = "\nlog-rank P " + ("< 0.001" if pv < 0.001 else f"= {pv:.3f}")
         param = data["PARAM"].iloc[0] if len(data) and "PARAM" in data else paramcd
         ax.set_title(f"{paramcd}: {param}{p}", fontsize=9)
         ax.set_xlabel(f"time since start ({x_unit if scale != 1 else unit})")
