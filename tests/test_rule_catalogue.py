@@ -184,6 +184,28 @@ CASES = {
                         None),
     "ADAM.ADTTE.AVAL_NONNEG": (lambda: [adtte([0, 1], [-1.0, 2.0])],
                                lambda: [adtte([0, 1], [0.0, 2.0])], None),
+    "SDTM.TEST.WITHIN_TESTCD": (
+        lambda: [ds("LB", LBTESTCD=["ALT", "ALT"], LBTEST=["Alanine Aminotransferase", "ALT"])],
+        lambda: [ds("LB", LBTESTCD=["ALT", "AST"], LBTEST=["Alanine Aminotransferase",
+                                                           "Aspartate Aminotransferase"])], None),
+    "SDTM.TESTCD.WITHIN_TEST": (
+        lambda: [ds("LB", LBTESTCD=["ALT", "SGPT"], LBTEST=["Alanine Aminotransferase"] * 2)],
+        lambda: [ds("LB", LBTESTCD=["ALT", "ALT"], LBTEST=["Alanine Aminotransferase"] * 2)],
+        None),
+    "SDTM.VISIT.WITHIN_VISITNUM": (
+        lambda: [ds("SV", VISITNUM=[1.0, 1.0], VISIT=["SCREENING", "SCREEN"])],
+        lambda: [ds("SV", VISITNUM=[1.0, 2.0], VISIT=["SCREENING", "WEEK 2"])], None),
+    "SDTM.VISITNUM.WITHIN_VISIT": (
+        lambda: [ds("SV", VISITNUM=[1.0, 2.0], VISIT=["SCREENING", "SCREENING"])],
+        lambda: [ds("SV", VISITNUM=[1.0, 1.0], VISIT=["SCREENING", "SCREENING"])], None),
+    "SDTM.DOSE.NONNEG": (lambda: [ds("EX", USUBJID=["S1-001"], EXDOSE=[-5.0])],
+                         lambda: [ds("EX", USUBJID=["S1-001"], EXDOSE=[0.0])], None),
+    "SDTM.TIMING.END": (lambda: [ae(AEENDTC=["2014-01-11", ""])],
+                        lambda: [ae(AEENDTC=["2014-01-11", ""], AEENRF=["", "ONGOING"])], None),
+    "SDTM.TIMING.START": (lambda: [ae(AESTDTC=["", "2014-01-13"])],
+                          lambda: [ae(AESTDTC=["", "2014-01-13"], AEOCCUR=["N", "Y"])], None),
+    "SDTM.DY.START_LE_END": (lambda: [ae(AESTDY=[5.0, 1.0], AEENDY=[4.0, 1.0])],
+                             lambda: [ae(AESTDY=[5.0, 1.0], AEENDY=[5.0, None])], None),
     "DEFINE.DATASET.DESCRIBED": (lambda: [dm(), ae()], lambda: [dm()],
                                  lambda p: define_file(p, {"DM": list(dm().data.columns)})),
     "DEFINE.DATASET.PRESENT": (lambda: [dm()], lambda: [dm(), ae()],

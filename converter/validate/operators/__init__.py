@@ -56,5 +56,5 @@ def findings(**columns: object) -> pd.DataFrame:
 
 
 for _module in ("metadata", "xpt", "terminology", "dates", "identity", "crossref",
-                "trialsummary", "adam", "define"):
+                "trialsummary", "adam", "define", "consistency"):
     importlib.import_module(f"{__name__}.{_module}")

@@ -104,7 +104,9 @@ def values_in_set(ctx: Context, ds: Dataset, variable: str, allowed: list) -> pd
 
 @operator("value_at_least")
 def value_at_least(ctx: Context, ds: Dataset, variable: str, minimum: float) -> pd.DataFrame:
-    """Populated numeric values of ``variable`` are >= ``minimum`` (e.g. ADTTE AVAL >= 0)."""
+    """Populated numeric values of ``variable`` are >= ``minimum`` (e.g. ADTTE AVAL >= 0,
+    --DOSE >= 0; ``--`` stands for the domain prefix)."""
+    variable = ctx.expand(ds.name, variable)
     _need(ds, variable)
     v = _num(ds, variable)
     rows = np.flatnonzero(~np.isnan(v) & (v < minimum))
