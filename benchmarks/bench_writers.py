@@ -32,11 +32,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO))
@@ -54,12 +49,17 @@ TESTS = [("CD4", "CD4 Lymphocytes", "IMMUNOLOGY", "10^6/L", 500.0, 200.0, 410.0,
 VISITS = 50
 
 
-def _text(values: np.ndarray) -> pa.Array:
+def _text(values):
+    import pyarrow as pa
+    import pyarrow.compute as pc
     return pc.cast(pa.array(values), pa.string())
 
 
-def build_lb(rows: int, seed: int = 20240101) -> pa.Table:
-    """An LB-like table of ``rows`` rows (vectorised; about 1 s per million rows)."""
+def build_lb(rows: int, seed: int = 20240101):
+    """An LB-like Arrow table of ``rows`` rows (vectorised numpy/Arrow)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
     rng = np.random.default_rng(seed)
     per_subject = len(TESTS) * VISITS
     subj = np.arange(rows) // per_subject
@@ -111,8 +111,12 @@ def build_lb(rows: int, seed: int = 20240101) -> pa.Table:
                      for k, v in cols.items()})
 
 
-def save(table: pa.Table, path: Path) -> None:
+def save(table, path: Path) -> None:
     import dataclasses
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 
     from converter.io.datasets import PARQUET_KEY
     from converter.metadata import load_spec
@@ -171,14 +175,22 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench_writers"))
     ap.add_argument("--writers", default="ours,ours-frame,pyreadstat,nbase")
     ap.add_argument("--nbase-python", default=os.environ.get("NBASE_PYTHON"))
+    ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     parquet = args.workdir / f"lb_{args.rows}.parquet"
-    if not parquet.exists():
-        t = time.perf_counter()
+    if args.build_only:
         save(build_lb(args.rows), parquet)
+        return
+    if not parquet.exists():
+        # built in its own process: a child forked from a big parent would count the
+        # parent's pages in its peak RSS
+        t = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--workdir",
+                        str(args.workdir), "--build-only"], check=True,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)))
         print(f"built {parquet} ({parquet.stat().st_size / 1e6:.0f} MB) in "
-              f"{time.perf_counter() - t:.1f} s")
+              f"{time.perf_counter() - t:.1f} s", flush=True)
     results = []
     for writer in args.writers.split(","):
         python = sys.executable
@@ -193,7 +205,7 @@ def main() -> None:
                     continue
         res = run(python, writer, parquet, args.workdir / f"lb_{writer}.xpt")
         results.append(res)
-        print(json.dumps(res))
+        print(json.dumps(res), flush=True)
     base = next((r["wall_s"] for r in results if r["writer"] == "pyreadstat" and "wall_s" in r),
                 None)
     print(f"\nrows: {args.rows:,}   parquet: {parquet}")

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from converter import __version__
 from converter.atomic import atomic_write
@@ -42,6 +44,8 @@ VERSION = "1.1.0"
 FORMATS = ("json", "ndjson", "dsjc")
 SAS_EPOCH = np.datetime64("1960-01-01T00:00:00", "s")
 _TIME_TYPES = ("date", "datetime", "time")
+_QUOTE = pa.scalar('"')
+_OPEN = pa.scalar("[")
 
 
 def _column_type(v: VariableMeta, values: pd.Series) -> tuple[str, str | None]:
@@ -79,24 +83,6 @@ def _iso(values: np.ndarray, kind: str) -> np.ndarray:
                                        np.char.zfill((secs % 60).astype(str), 2)))
     out[ok] = text.astype(object)
     return out
-
-
-def _column_values(v: VariableMeta, values: pd.Series, dtype: str) -> list:
-    if v.type == "Char":
-        s = values.astype(object)
-        return s.where(s.notna(), None).tolist()
-    num = values.to_numpy(dtype=np.float64, na_value=np.nan)
-    if dtype in _TIME_TYPES:
-        return _iso(num, dtype).tolist()
-    miss = np.isnan(num)
-    if dtype == "integer":
-        out = np.where(miss, 0, num).astype(np.int64).astype(object)
-    elif dtype == "decimal":
-        out = np.array([repr(float(x)) for x in np.where(miss, 0, num)], dtype=object)
-    else:
-        out = num.astype(object)
-    out[miss] = None
-    return out.tolist()
 
 
 def _header(dataset: Dataset, created: datetime, study_oid: str | None,
@@ -139,14 +125,60 @@ def _dumps(obj) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _row_lines(dataset: Dataset, dtypes, chunk_rows: int = 50_000) -> Iterator[str]:
+def _quote(arr: pa.Array) -> pa.Array:
+    return pc.binary_join_element_wise(_QUOTE, arr, _QUOTE, "")
+
+
+def _json_column(v: VariableMeta, values: pd.Series, dtype: str) -> pa.Array:
+    """A column of a row chunk as JSON text per value ('null' for missing), vectorised.
+
+    Text is escaped by ``json.dumps`` once per distinct value; numbers are formatted by Arrow
+    (shortest representation that reads back as the same double).
+    """
+    if v.type == "Char":
+        s = values.astype(object)
+        try:
+            arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            arr = pa.array(s.where(s.isna(), s.astype(str)).to_numpy(dtype=object),
+                           type=pa.string(), from_pandas=True)
+        enc = pc.dictionary_encode(arr)
+        texts = pa.array([_dumps(x) for x in enc.dictionary.to_pylist()], type=pa.string())
+        out = texts.take(enc.indices)
+    else:
+        num = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        miss = np.isnan(num)
+        if dtype in _TIME_TYPES:
+            out = _quote(pa.array(_iso(num, dtype), type=pa.string(), from_pandas=True))
+        elif dtype == "integer":
+            ints = pa.array(np.where(miss, 0, num).astype(np.int64), mask=miss)
+            out = pc.cast(ints, pa.string())
+        elif dtype == "decimal":
+            text = np.array([repr(float(x)) for x in num], dtype=object)
+            out = _quote(pa.array(text, type=pa.string(), mask=miss))
+        else:
+            out = pc.cast(pa.array(num, mask=miss), pa.string())
+    return out.fill_null("null") if out.null_count else out
+
+
+def _row_chunks(dataset: Dataset, dtypes, sep: str, chunk_rows: int = 100_000
+                ) -> Iterator[bytes]:
+    """UTF-8 bytes of the rows, each row ``[v1,v2,...]`` followed by ``sep``."""
     data = dataset.data
+    tail = pa.scalar("]" + sep)
     for start in range(0, len(data), chunk_rows):
         part = data.iloc[start:start + chunk_rows]
-        cols = [_column_values(v, part[v.name], dt)
+        cols = [_json_column(v, part[v.name], dt)
                 for v, (dt, _) in zip(dataset.meta.variables, dtypes)]
-        for row in zip(*cols):
-            yield _dumps(list(row))
+        if cols:
+            joined = pc.binary_join_element_wise(*cols, ",")
+        else:
+            joined = pa.array([""] * len(part), type=pa.string())
+        rows = pc.binary_join_element_wise(_OPEN, joined, tail, "")
+        bufs = rows.buffers()
+        offsets = np.frombuffer(bufs[1], dtype=np.int32, count=len(rows) + 1,
+                                offset=rows.offset * 4)
+        yield memoryview(bufs[2])[offsets[0]:offsets[-1]]
 
 
 def write_dataset_json(dataset: Dataset, path: str | Path, *, created: datetime,
@@ -164,18 +196,12 @@ def write_dataset_json(dataset: Dataset, path: str | Path, *, created: datetime,
     with atomic_write(path, "wb") as fh:
         if fmt == "json":
             text = _dumps(head)
-            fh.write(text[:-1].encode("utf-8") + b',"rows":[')
-            first = True
-            buf: list[str] = []
-            for line in _row_lines(dataset, dtypes):
-                buf.append(line if first else "," + line)
-                first = False
-                if len(buf) >= 10_000:
-                    fh.write("\n".join(buf).encode("utf-8"))
-                    fh.write(b"\n")
-                    buf = []
-            if buf:
-                fh.write("\n".join(buf).encode("utf-8"))
+            fh.write(text[:-1].encode("utf-8") + b',"rows":[\n')
+            pending = b""
+            for chunk in _row_chunks(dataset, dtypes, ",\n"):
+                fh.write(pending)
+                pending = chunk
+            fh.write(pending[:-2])   # no comma after the last row
             fh.write(b"]}")
         else:
             comp = zlib.compressobj(compress_level) if fmt == "dsjc" else None
@@ -184,14 +210,8 @@ def write_dataset_json(dataset: Dataset, path: str | Path, *, created: datetime,
                 fh.write(comp.compress(chunk) if comp else chunk)
 
             emit((_dumps(head) + "\n").encode("utf-8"))
-            buf = []
-            for line in _row_lines(dataset, dtypes):
-                buf.append(line)
-                if len(buf) >= 10_000:
-                    emit(("\n".join(buf) + "\n").encode("utf-8"))
-                    buf = []
-            if buf:
-                emit(("\n".join(buf) + "\n").encode("utf-8"))
+            for chunk in _row_chunks(dataset, dtypes, "\n"):
+                emit(chunk)
             if comp:
                 fh.write(comp.flush())
     return path

@@ -87,19 +87,35 @@ def _format_numbers(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, dtype=object)
 
 
-def _to_char(values: pd.Series) -> tuple[pd.Series, bool]:
+def _arrow_text(values: pd.Series) -> pa.Array | None:
+    """Arrow string array of an object/string column, or None if it holds non-text values."""
+    try:
+        data = values.to_numpy(dtype=object) if values.dtype == object else values
+        return pa.array(data, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+
+
+def _to_char(values: pd.Series) -> tuple[pd.Series, bool, pa.Array]:
+    """Text column (object; missing = None), whether non-text values were converted, and the
+    same values as an Arrow array (for byte lengths and null checks)."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        return _format_numbers(values), True
+        s = _format_numbers(values)
+        return s, True, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         s = values.dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace("T00:00:00", "", regex=False)
-        return s.astype(object).where(values.notna(), None), False
+        s = s.astype(object).where(values.notna(), None)
+        return s, False, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    arr = _arrow_text(values)
+    if arr is not None:
+        s = values if values.dtype == object else values.astype(object)
+        if arr.null_count:
+            s = s.where(s.notna(), None)
+        return s, False, arr
     s = values.astype(object)
     mask = s.notna()
-    nonstr = mask & ~s.map(type).isin([str])
-    if nonstr.any():
-        s = s.copy()
-        s[nonstr] = s[nonstr].astype(str)
-    return s.where(mask, None), bool(nonstr.any())
+    s = s.where(~mask, s.astype(str)).where(mask, None)
+    return s, True, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
 
 
 def _to_num(values: pd.Series, var: VariableMeta) -> tuple[np.ndarray, pd.Series]:
@@ -122,11 +138,25 @@ def _to_num(values: pd.Series, var: VariableMeta) -> tuple[np.ndarray, pd.Series
     if pd.api.types.is_timedelta64_dtype(dtype):
         out = values.dt.total_seconds().to_numpy(dtype=np.float64)
         return out, bad
-    s = values.astype(object).where(values.notna(), None)
-    text = s.astype("string").str.strip()
-    present = text.notna() & (text != "")
-    out = pd.to_numeric(text.where(present), errors="coerce").to_numpy(dtype=np.float64)
-    failed = present.to_numpy() & np.isnan(out)
+    arr = _arrow_text(values)
+    if arr is None:
+        s = values.astype(object)
+        arr = pa.array(s.where(s.isna(), s.astype(str)).to_numpy(dtype=object),
+                       type=pa.string(), from_pandas=True)
+    trimmed = pc.utf8_trim_whitespace(arr)
+    present_arr = pc.fill_null(pc.not_equal(trimmed, ""), False)
+    present_np = present_arr.to_numpy(zero_copy_only=False)
+    blank_as_null = pc.if_else(present_arr, trimmed, pa.scalar(None, pa.string()))
+    try:
+        out = pc.cast(blank_as_null, pa.float64()).to_numpy(zero_copy_only=False)
+        out = np.array(out, dtype=np.float64)
+        failed = np.zeros(len(out), dtype=bool)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        text_obj = pd.Series(blank_as_null.to_numpy(zero_copy_only=False), dtype=object)
+        out = pd.to_numeric(text_obj, errors="coerce").to_numpy(dtype=np.float64)
+        failed = present_np & np.isnan(out)
+    text = pd.Series(trimmed.to_numpy(zero_copy_only=False), index=values.index, dtype=object) \
+        if failed.any() else None
     if failed.any():
         # SAS missing notation ('.', '.A'-'.Z', '._') and ISO 8601 dates for date variables
         sub = text[failed].str.upper()
@@ -221,6 +251,7 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
 
     columns: dict[str, pd.Series | np.ndarray] = {}
     out_vars: list[VariableMeta] = []
+    arrays: dict[str, pa.Array | np.ndarray] = {}
     for col in present + extra:
         vm = copy.copy(meta.variable(col)) if col in spec_names else None
         if vm is None:
@@ -239,49 +270,36 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
                                          "was written as missing", dataset=name, variable=col,
                                  expected="a number")
             columns[col] = num
+            arrays[col] = num
+            null = np.isnan(num)
+            vm.length = 8
         else:
-            text, converted = _to_char(values)
+            text, converted, arr = _to_char(values)
             if converted:
                 issues.add("MD.CHARTYPE", f"{name}.{col} is character; non-text values were "
                            "written as text", severity="notice", stage=STAGE, dataset=name,
                            variable=col)
             columns[col] = text
-        out_vars.append(vm)
-
-    data = pd.DataFrame(columns, index=frame.index)
-    for prov in PROVENANCE_COLUMNS:
-        data[prov] = frame[prov] if prov in frame.columns else None
-    keys = [k for k in meta.keys if k in data.columns]
-    if keys and len(data):
-        data = data.sort_values(keys, kind="mergesort", na_position="last")
-    data = data.reset_index(drop=True)
-    ctx = _context(data, name)
-
-    for vm in out_vars:
-        col = data[vm.name]
-        null = col.isna().to_numpy()
-        if vm.type == "Char":
-            null |= (col == "").to_numpy()
-        if vm.core == "Req" and null.any():
-            sub = ctx[null]
-            issues.add_frame(sub, rule_id="MD.REQNULL", severity="error", stage=STAGE,
-                             message=f"required variable {vm.name} is null", dataset=name,
-                             variable=vm.name, expected="a value in every record")
-        if vm.core == "Exp" and len(col) and null.all():
-            issues.add("MD.EXPEMPTY", f"expected variable {vm.name} is null in every record",
-                       severity="notice", stage=STAGE, dataset=name, variable=vm.name)
-        if vm.type == "Char":
-            lengths = byte_lengths(col)
-            vm.length = max(1, int(lengths.max())) if len(lengths) else 1
-            over = lengths > 200
-            if over.any():
-                sub = ctx[over].copy()
-                sub["value"] = col[over].to_numpy()
+            arrays[col] = arr
+            null = pc.fill_null(pc.equal(arr, ""), True).to_numpy(zero_copy_only=False)
+            lengths = pc.binary_length(arr)
+            longest = pc.max(lengths).as_py() if len(arr) else 0
+            vm.length = max(1, int(longest or 0))
+            if longest and longest > 200:
+                over = pc.fill_null(pc.greater(lengths, 200), False).to_numpy(
+                    zero_copy_only=False)
+                sub = ctx_all[over].copy()
+                sub["value"] = text[over].to_numpy()
                 issues.add_frame(sub, rule_id="MD.LEN200", severity="error", stage=STAGE,
                                  message=f"{name}.{vm.name} value is longer than 200 bytes",
                                  dataset=name, variable=vm.name, expected="at most 200 bytes")
-        else:
-            vm.length = 8
+        if vm.core == "Req" and null.any():
+            issues.add_frame(ctx_all[null], rule_id="MD.REQNULL", severity="error",
+                             stage=STAGE, message=f"required variable {vm.name} is null",
+                             dataset=name, variable=vm.name, expected="a value in every record")
+        if vm.core == "Exp" and len(null) and null.all():
+            issues.add("MD.EXPEMPTY", f"expected variable {vm.name} is null in every record",
+                       severity="notice", stage=STAGE, dataset=name, variable=vm.name)
         origin = (origins or {}).get(vm.name)
         if origin:
             for key in ORIGIN_FIELDS:
@@ -289,6 +307,21 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
                                                                                     None)
                 if value is not None:
                     setattr(vm, key, value)
+        out_vars.append(vm)
+
+    data = pd.DataFrame(columns, index=frame.index)
+    for prov in PROVENANCE_COLUMNS:
+        data[prov] = frame[prov].to_numpy() if prov in frame.columns else None
+    keys = [k for k in meta.keys if k in data.columns]
+    if keys and len(data) > 1:
+        table = pa.table({k: arrays[k] for k in keys})
+        # Arrow's sort is stable; NaN and nulls go last, as in pandas
+        order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end")
+                                                  for k in keys]).to_numpy()
+        if not (order[1:] > order[:-1]).all():
+            data = data.take(order)
+    data = data.reset_index(drop=True)
+    ctx = _context(data, name)
 
     lineage = pd.DataFrame({
         "dataset": name,
