@@ -38,6 +38,7 @@ from converter.mapping.algorithms import REGISTRY
 from converter.mapping.algorithms.supp import MAX_BYTES, build_supp
 from converter.mapping.algorithms.transpose import transpose
 from converter.mapping.base import raise_problems, suggest
+from converter.mapping.fast import Codes, take, utf8_lengths
 from converter.mapping.steps import StepBase, StepContext, evaluate_all
 from converter.mapping.study import Study, _walk
 from converter.model import SRC_FILE, SRC_ROW
@@ -61,7 +62,10 @@ class _Domain:
     out: pd.DataFrame
     file: str
     primary_file: str
-    rejected: dict[str, set] = field(default_factory=dict)   # reason -> source rows
+    source: str = ""
+    pos: np.ndarray | None = None            # each record's row position in its raw source
+    rejected: dict[str, np.ndarray] = field(default_factory=dict)  # reason -> raw positions
+    codes: Codes = field(default_factory=Codes)
 
 
 def _read_sources(study: Study, raw_dir: Path, names: list[str], issues: IssueLog
@@ -84,11 +88,14 @@ def _read_sources(study: Study, raw_dir: Path, names: list[str], issues: IssueLo
                     f"item group '{src.item_group}' has no data in {src.file}",
                     file=f"{study.root.name}/study.yaml", key=f"sources.{name}.item_group",
                     hint=suggest(src.item_group, groups) or f"groups: {', '.join(groups)}")
-            out[name] = groups[src.item_group].reset_index(drop=True)
+            frame = groups[src.item_group]
         else:
-            out[name] = read_raw(path, source_name=src.file, fmt=src.format,
-                                 encoding=src.encoding, sheet=src.sheet,
-                                 delimiter=src.delimiter).reset_index(drop=True)
+            frame = read_raw(path, source_name=src.file, fmt=src.format, encoding=src.encoding,
+                             sheet=src.sheet, delimiter=src.delimiter)
+        if not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+                and frame.index.step == 1):
+            frame = frame.reset_index(drop=True)
+        out[name] = frame
     return out
 
 
@@ -158,19 +165,23 @@ def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame]) -> _Domai
     m = study.domains[dom]
     raw = sources[m.sources[0]]
     src_file = study.config.sources[m.sources[0]].file
-    rejected: dict[str, set] = {}
+    rejected: dict[str, np.ndarray] = {}
+    pos = np.arange(len(raw))
     if m.filter:
         probe = StepContext(domain=dom, raw=raw, out=raw, study=study, issues=IssueLog())
         keep = evaluate_all(m.filter, probe).to_numpy()
         reason = f"excluded by {study.files[dom]} filter: " + " and ".join(
             c.describe() for c in m.filter)
         if (~keep).any():
-            rejected[reason] = set(raw.loc[~keep, SRC_ROW].astype(str))
+            rejected[reason] = pos[~keep]
         raw = raw[keep].reset_index(drop=True)
+        pos = pos[keep]
     if m.transpose:
-        raw = transpose(raw, m.transpose)
+        long = transpose(raw, m.transpose, positions=True)
+        pos = pos[long.pop("__pos").to_numpy()]
+        raw = long
     out = pd.DataFrame({SRC_FILE: raw[SRC_FILE].to_numpy(), SRC_ROW: raw[SRC_ROW].to_numpy()})
-    return _Domain(dom, raw, out, study.files[dom], src_file, rejected)
+    return _Domain(dom, raw, out, study.files[dom], src_file, m.sources[0], pos, rejected)
 
 
 def _origin_entry(step: StepBase, src_file: str) -> dict:
@@ -223,19 +234,20 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
                 line = study.lines[dom].get(("steps", i))
                 ctx = StepContext(domain=dom, raw=d.raw, out=d.out, study=study, issues=issues,
                                   frames=frames, sources=sources, file=d.file, line=line,
-                                  target=step.target)
+                                  target=step.target, codes=d.codes)
                 if step.algorithm == "supp":
                     supp, parent = build_supp(step, ctx)
                     d.out = parent
+                    d.codes = Codes()
                     supp_frames[step.target] = supp
                     for q in step.qualifiers:
                         origins.setdefault(step.target, {})[q.variable] = origins.get(
                             dom, {}).pop(q.variable, {})
                 else:
-                    values = REGISTRY[step.algorithm].run(step, ctx)
-                    if values.dtype == object:  # one missing marker for text: None
-                        values = values.where(values.notna(), None)
-                    d.out[step.target] = values.to_numpy()
+                    # algorithms return None (text) or NaN (numbers) for missing values
+                    d.codes.forget("var", step.target)
+                    values = REGISTRY[step.algorithm].run(step, ctx).to_numpy()
+                    d.out[step.target] = values
                     origins.setdefault(dom, {})[step.target] = _origin_entry(
                         step, d.primary_file)
                 frames[dom] = d.out
@@ -265,64 +277,71 @@ def _checks(study: Study, doms: dict[str, _Domain], frames: dict[str, pd.DataFra
     for dom, d in doms.items():
         m = study.domains[dom]
         out = d.out
-        ctx = StepContext(domain=dom, raw=d.raw, out=out, study=study, issues=issues)
+        ctx = StepContext(domain=dom, raw=d.raw, out=out, study=study, issues=issues,
+                          codes=d.codes)
         if m.unique and all(v in out for v in m.unique):
-            dup = out.duplicated(m.unique, keep=False).to_numpy()
-            key = out[m.unique].astype(str).agg(" ".join, axis=1) if dup.any() else None
-            ctx.issue(dup, "MAP.DUPKEY", f"records share the key {', '.join(m.unique)}",
-                      key, variable=", ".join(m.unique))
+            keys = [ctx.var_codes(v)[0] for v in m.unique]
+            dup = pd.DataFrame(dict(enumerate(keys))).duplicated(keep=False).to_numpy()
+            if dup.any():
+                key = out.loc[dup, m.unique].astype(str).agg(" ".join, axis=1)
+                full = pd.Series(None, index=out.index, dtype=object)
+                full[dup] = key
+                ctx.issue(dup, "MAP.DUPKEY", f"records share the key {', '.join(m.unique)}",
+                          full, variable=", ".join(m.unique))
         if dom != "DM" and dm_subjects is not None and "USUBJID" in out:
-            orphan = out["USUBJID"].notna() & ~out["USUBJID"].isin(dm_subjects)
-            ctx.issue(orphan.to_numpy(), "MAP.ORPHAN", "subject not in DM", out["USUBJID"],
-                      variable="USUBJID")
+            codes, subjects = ctx.var_codes("USUBJID")
+            orphan_u = ~subjects.isin(dm_subjects).to_numpy()
+            if orphan_u.any():
+                ctx.issue(take(orphan_u, codes, missing=False).astype(bool), "MAP.ORPHAN",
+                          "subject not in DM", out["USUBJID"], variable="USUBJID")
         has_supp = any(s.algorithm == "supp" for s in m.steps)
         if not has_supp:
             for name in out.columns:
                 if name in (SRC_FILE, SRC_ROW) or out[name].dtype != object:
                     continue
-                s = out[name]
-                long = s.notna() & s.astype(str).str.encode("utf-8").str.len().gt(MAX_BYTES)
-                ctx.issue(long.to_numpy(), "MAP.LEN200", f"{name} value over {MAX_BYTES} bytes "
-                          "(no supp step to split it)", s, variable=name,
-                          expected="at most 200 bytes")
+                codes, uniques = ctx.var_codes(name)
+                long_u = utf8_lengths(uniques) > MAX_BYTES   # distinct values only
+                if long_u.any():
+                    long = take(long_u, codes, missing=False).astype(bool)
+                    ctx.issue(long, "MAP.LEN200", f"{name} value over {MAX_BYTES} bytes "
+                              "(no supp step to split it)", out[name], variable=name,
+                              expected="at most 200 bytes")
 
 
 def _reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: dict[str, _Domain],
                frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Per source file: raw records, records reaching an output row, rejected with reasons."""
+    primary = {d.source for d in doms.values()}
     rows = []
-    used_rows: dict[str, set] = {}
-    reasons: dict[str, dict[str, set]] = {}
-    for d in doms.values():
-        f = d.primary_file
-        used_rows.setdefault(f, set()).update(d.out[SRC_ROW].astype(str).tolist())
-        for reason, ids in d.rejected.items():
-            reasons.setdefault(f, {})[reason] = ids
-    seen_files = set()
     for name, frame in sources.items():
-        f = study.config.sources[name].file
-        if f in seen_files and name not in [m.sources[0] for m in study.domains.values()
-                                            if not m.build]:
-            continue
-        seen_files.add(f)
-        total = int(frame[SRC_ROW].nunique())
-        mapped_rows = used_rows.get(f, set())
-        mapped = int(frame[SRC_ROW].astype(str).isin(mapped_rows).sum()) if mapped_rows else 0
-        rejected = total - mapped
-        left = set(frame[SRC_ROW].astype(str)) - mapped_rows
+        n = len(frame)
+        mapped = np.zeros(n, dtype=bool)
         why: dict[str, int] = {}
-        for reason, ids in reasons.get(f, {}).items():
-            n = len(ids & left)
-            if n:
-                why[reason] = n
-                left -= ids
-        if left:
-            what = ("no values to transpose or not selected by any domain" if f in used_rows
+        for d in doms.values():
+            if d.source == name:
+                mapped[d.pos] = True
+        left = ~mapped
+        for d in doms.values():
+            if d.source != name:
+                continue
+            for reason, positions in d.rejected.items():
+                hit = np.zeros(n, dtype=bool)
+                hit[positions] = True
+                hit &= left
+                if hit.any():
+                    why[reason] = why.get(reason, 0) + int(hit.sum())
+                    left &= ~hit
+        if left.any():
+            what = ("no values to transpose or not selected by any domain" if name in primary
                     else "used only for lookups (no domain maps its records)")
-            why[what] = len(left)
-        rows.append({"source_file": f, "raw_records": total, "mapped": mapped,
-                     "rejected": rejected,
-                     "reason": "; ".join(f"{n} {r}" for r, n in why.items()) if rejected else ""})
+            why[what] = int(left.sum())
+        rows.append({"source_file": study.config.sources[name].file, "raw_records": n,
+                     "mapped": int(mapped.sum()), "rejected": int(n - mapped.sum()),
+                     "reason": "; ".join(f"{k} {r}" for r, k in why.items())})
     out = pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS)
-    out = out.drop_duplicates("source_file").sort_values("source_file").reset_index(drop=True)
+    if len(out):  # several sources may read one file (e.g. ODM item groups): one row per file
+        out = out.groupby("source_file", sort=True).agg(
+            raw_records=("raw_records", "sum"), mapped=("mapped", "sum"),
+            rejected=("rejected", "sum"),
+            reason=("reason", lambda r: "; ".join(x for x in r if x))).reset_index()
     return out.astype({"raw_records": np.int64, "mapped": np.int64, "rejected": np.int64})

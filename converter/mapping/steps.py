@@ -20,6 +20,7 @@ from pydantic import Field, model_validator
 
 from converter.issues import IssueLog
 from converter.mapping.base import Strict
+from converter.mapping.fast import Codes, clean_uniques, take, unique_apply
 from converter.model import SRC_FILE, SRC_ROW
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -56,12 +57,19 @@ class Condition(Strict):
         return self
 
     def evaluate(self, ctx: StepContext) -> pd.Series:
-        s = ctx.col(self.column) if self.column else ctx.var(self.variable)
-        text = s.astype(object).where(s.notna(), None)
-        present = text.notna() & text.astype(str).str.strip().ne("")
+        """Boolean per record, computed on the distinct values of the column."""
+        codes, uniques = (ctx.col_codes(self.column) if self.column
+                          else ctx.var_codes(self.variable))
+        on_missing = bool(self.missing) if self.missing is not None else (
+            self.not_equals is not None or self.not_in is not None)
+        result = take(self._test(uniques).to_numpy(dtype=bool), codes, missing=on_missing)
+        return pd.Series(result.astype(bool), index=ctx.out.index)
+
+    def _test(self, u: pd.Series) -> pd.Series:
+        t = u.astype(str)
+        present = u.notna() & t.str.strip().ne("")
         if self.missing is not None:
             return ~present if self.missing else present
-        t = text.astype(str)
         if self.equals is not None:
             return present & t.eq(self.equals)
         if self.not_equals is not None:
@@ -123,9 +131,32 @@ class StepContext:
     file: str = ""
     line: int | None = None
     target: str | None = None
+    codes: Codes = field(default_factory=Codes)
 
     def col(self, name: str) -> pd.Series:
         return self.raw[name]
+
+    def col_codes(self, name: str) -> tuple[np.ndarray, pd.Series]:
+        """Factorised raw column (cached per domain): codes and distinct values."""
+        return self.codes.get("raw", name, self.raw[name])
+
+    def var_codes(self, name: str) -> tuple[np.ndarray, pd.Series]:
+        """Factorised mapped variable (cached; variables are written once)."""
+        return self.codes.get("var", name, self.var(name))
+
+    def result(self, values: np.ndarray | pd.Series, codes: np.ndarray) -> pd.Series:
+        """``values[codes]`` as the step's result (missing where code is -1); the
+        factorisation is kept so later steps reading the target do not hash it again."""
+        values = np.asarray(values)
+        out = pd.Series(take(values, codes), index=self.out.index)
+        if self.target and len(codes) == len(self.out):
+            self.codes.put("var", self.target, codes, values)
+        return out
+
+    def clean_col(self, name: str, strip: bool = True) -> pd.Series:
+        """Raw column as text/None (blank → None), computed on distinct values."""
+        return unique_apply(self.raw[name], lambda u: clean_uniques(u, strip),
+                            self.col_codes(name))
 
     def var(self, name: str) -> pd.Series:
         if name not in self.out.columns:
@@ -160,13 +191,8 @@ def empty(index: pd.Index) -> pd.Series:
 
 
 def clean_text(s: pd.Series, strip: bool = True) -> pd.Series:
-    """Object series of str/None; blank strings become None."""
-    s = s.astype(object)
-    text = s.where(s.notna(), None)
-    if strip:
-        stripped = text.astype(str).str.strip()
-        text = stripped.where(text.notna() & stripped.ne(""), None)
-    return text.astype(object).where(text.notna(), None)
+    """Object series of str/None; blank strings become None (computed on distinct values)."""
+    return unique_apply(s.astype(object), lambda u: clean_uniques(u, strip))
 
 
 @dataclass

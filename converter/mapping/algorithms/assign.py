@@ -6,7 +6,8 @@ from typing import Literal
 
 import pandas as pd
 
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import clean_uniques
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class Assign(StepBase):
@@ -20,12 +21,18 @@ class Assign(StepBase):
 
 
 def run(p: Assign, ctx: StepContext) -> pd.Series:
-    out = clean_text(ctx.col(p.source), strip=p.strip)
-    if p.case == "upper":
-        out = out.str.upper()
-    elif p.case == "lower":
-        out = out.str.lower()
-    return out.astype(object).where(out.notna(), None)
+    def fn(u: pd.Series) -> pd.Series:
+        t = clean_uniques(u, p.strip)
+        if p.case == "upper":
+            t = t.str.upper()
+        elif p.case == "lower":
+            t = t.str.lower()
+        return t
+
+    codes, uniques = ctx.col_codes(p.source)
+    res = fn(uniques).to_numpy(dtype=object)
+    res[pd.isna(res)] = None
+    return ctx.result(res, codes)
 
 
 ALGORITHM = AlgorithmSpec(

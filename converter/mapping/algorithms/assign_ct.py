@@ -14,7 +14,8 @@ from typing import Literal
 
 import pandas as pd
 
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import clean_uniques, take
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class AssignCT(StepBase):
@@ -28,13 +29,19 @@ class AssignCT(StepBase):
 
 
 def run(p: AssignCT, ctx: StepContext) -> pd.Series:
-    raw = clean_text(ctx.col(p.source))
-    out = ctx.study.recode(p.codelist, raw)
-    unmapped = raw.notna() & out.isna()
-    if unmapped.any():
+    codes, uniques = ctx.col_codes(p.source)
+    clean = clean_uniques(uniques)
+    rec = ctx.study.recode(p.codelist, clean)          # on distinct values only
+    unmapped_u = (clean.notna() & rec.isna()).to_numpy()
+    if p.on_unmapped == "keep":
+        rec = rec.where(~unmapped_u, clean)
+    rec = rec.astype(object).where(rec.notna(), None)
+    out = ctx.result(rec.to_numpy(dtype=object), codes)
+    if unmapped_u.any():
+        unmapped = take(unmapped_u, codes, missing=False).astype(bool)
+        raw = take(clean.to_numpy(dtype=object), codes)
         label = ctx.study.codelist_label(p.codelist)
         if p.on_unmapped == "keep":
-            out = out.where(~unmapped, raw)
             ctx.issue(unmapped, "MAP.CT", f"term not in codelist {label}; kept as collected",
                       raw, severity="warning", expected=f"a term of {label}")
         else:

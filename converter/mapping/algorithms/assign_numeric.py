@@ -9,7 +9,8 @@ from typing import Literal
 
 import pandas as pd
 
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import clean_uniques, take
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 
@@ -24,15 +25,15 @@ class AssignNumeric(StepBase):
 
 
 def run(p: AssignNumeric, ctx: StepContext) -> pd.Series:
-    raw = clean_text(ctx.col(p.source))
-    ok = raw.fillna("").astype(str).str.fullmatch(NUMBER) & raw.notna()
-    codes, uniques = pd.factorize(raw.where(ok))
-    nums = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce").to_numpy()
-    out = pd.Series(float("nan"), index=raw.index, dtype="float64")
-    has = codes >= 0
-    out[has] = nums[codes[has]]
-    if p.on_invalid == "issue":
-        ctx.issue(raw.notna() & ~ok, "MAP.NUM", "value is not a number; left empty", raw,
+    codes, uniques = ctx.col_codes(p.source)
+    clean = clean_uniques(uniques)
+    ok = (clean.fillna("").astype(str).str.fullmatch(NUMBER) & clean.notna()).to_numpy()
+    nums = pd.to_numeric(clean.where(ok), errors="coerce").to_numpy(dtype="float64")
+    out = pd.Series(take(nums, codes), index=ctx.out.index, dtype="float64")
+    bad_u = clean.notna().to_numpy() & ~ok
+    if p.on_invalid == "issue" and bad_u.any():
+        ctx.issue(take(bad_u, codes, missing=False).astype(bool), "MAP.NUM",
+                  "value is not a number; left empty", take(clean.to_numpy(dtype=object), codes),
                   expected="a plain decimal number")
     return out
 

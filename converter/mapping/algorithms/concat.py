@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import model_validator
 
 from converter.mapping.base import Strict
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import clean_uniques
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class Part(Strict):
@@ -38,24 +40,56 @@ class Concat(StepBase):
         return [p.variable for p in self.parts if p.variable]
 
 
+def _part_codes(part: Part, ctx: StepContext) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 where missing or blank) and distinct cleaned texts of one part."""
+    c, u = ctx.col_codes(part.column) if part.column else ctx.var_codes(part.variable)
+    clean = clean_uniques(u.astype(object)).to_numpy(dtype=object)
+    blank = np.append(pd.isna(clean), True)
+    return np.where(blank[c], -1, c), clean
+
+
 def run(p: Concat, ctx: StepContext) -> pd.Series:
+    n = len(ctx.out)
+    parts = [None if part.value is not None else _part_codes(part, ctx) for part in p.parts]
+    coded = [x for x in parts if x is not None]
+    if not coded:
+        text = p.separator.join(part.value for part in p.parts)
+        return pd.Series(text, index=ctx.out.index, dtype=object)
+    missing = np.zeros(n, dtype=bool)
+    all_missing = np.ones(n, dtype=bool)
+    for c, _ in coded:
+        missing |= c < 0
+        all_missing &= c < 0
+    # one combined code per record, built on integers; strings only for distinct combinations
+    key = np.zeros(n, dtype=np.int64)
+    for c, u in coded:
+        key = key * (len(u) + 1) + np.where(c < 0, len(u), c)
+    kc, ku = pd.factorize(key)
     pieces = []
+    rest = np.asarray(ku)
+    for c, u in reversed(coded):
+        idx = rest % (len(u) + 1)
+        rest = rest // (len(u) + 1)
+        pieces.append(np.append(u, None)[idx])
+    pieces.reverse()
+    it = iter(pieces)
+    texts = None
     for part in p.parts:
-        if part.value is not None:
-            pieces.append(pd.Series(part.value, index=ctx.out.index, dtype=object))
-        elif part.column:
-            pieces.append(clean_text(ctx.col(part.column)))
-        else:
-            pieces.append(clean_text(ctx.var(part.variable).astype(object)))
-    missing = pd.Series(False, index=ctx.out.index)
-    out = None
-    for s in pieces:
-        missing |= s.isna()
-        out = s.astype(str) if out is None else out + p.separator + s.astype(str)
+        piece = (pd.Series(part.value, index=range(len(ku)), dtype=object)
+                 if part.value is not None else pd.Series(next(it), dtype=object))
+        texts = piece.astype(str) if texts is None else texts + p.separator + piece.astype(str)
+    ku_missing = np.zeros(len(ku), dtype=bool)
+    rest = np.asarray(ku)
+    for c, u in reversed(coded):
+        ku_missing |= rest % (len(u) + 1) == len(u)
+        rest = rest // (len(u) + 1)
+    values = texts.to_numpy(dtype=object)
+    values[ku_missing] = None
+    out = ctx.result(values, kc.astype(np.int64)).to_numpy()
     # a missing part would give a misleading identifier: the result is empty instead
-    ctx.issue(missing & ~pd.concat(pieces, axis=1).isna().all(axis=1), "MAP.CONCAT",
-              "a part is missing; value left empty", severity="warning")
-    return out.where(~missing, None).astype(object)
+    ctx.issue(missing & ~all_missing, "MAP.CONCAT", "a part is missing; value left empty",
+              severity="warning")
+    return pd.Series(out, index=ctx.out.index, dtype=object)
 
 
 ALGORITHM = AlgorithmSpec(

@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from converter.mapping.base import Strict
+from converter.mapping.fast import Codes
 from converter.mapping.steps import (
     AlgorithmSpec,
     Condition,
@@ -67,14 +68,16 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
         todo &= ~take
         if not take.any():
             continue
-        sub = replace(ctx, raw=ctx.raw[take], out=ctx.out[take])
-        values = REGISTRY[step.algorithm].run(step, sub)
-        if values.dtype != object and result.notna().sum() == 0 and take.all():
-            result = values
+        if take.all():
+            sub = ctx
         else:
-            result = result.astype(object)
-            result[take] = values.to_numpy()
-    return result
+            sub = replace(ctx, raw=ctx.raw[take], out=ctx.out[take], codes=Codes())
+        values = REGISTRY[step.algorithm].run(step, sub)
+        if values.dtype != object and take.all():
+            return values
+        result = result.astype(object)
+        result[take] = values.to_numpy()
+    return result.where(result.notna(), None)
 
 
 def _origin(p: Conditional) -> str:

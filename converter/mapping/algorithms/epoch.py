@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from converter.mapping.dates import to_date
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class Epoch(StepBase):
@@ -32,15 +32,15 @@ def run(p: Epoch, ctx: StepContext) -> pd.Series:
     out = np.full(len(ctx.out), None, dtype=object)
     if se is None or not len(se):
         return pd.Series(out, index=ctx.out.index)
-    rec = pd.DataFrame({"subj": clean_text(ctx.var("USUBJID")).astype(str).to_numpy(),
-                        "date": to_date(ctx.var(p.dtc)).to_numpy(),
+    codes, subjects = ctx.var_codes("USUBJID")
+    rec = pd.DataFrame({"subj": codes, "date": to_date(ctx.var(p.dtc), ctx.var_codes(p.dtc)),
                         "row": np.arange(len(ctx.out))})
-    rec = rec[rec["date"].notna()].sort_values("date")
-    el = pd.DataFrame({"subj": se["USUBJID"].astype(str).to_numpy(),
+    rec = rec[rec["date"].notna() & (rec["subj"] >= 0)].sort_values("date", kind="stable")
+    el = pd.DataFrame({"subj": pd.Index(subjects).get_indexer(se["USUBJID"]).astype(np.int64),
                        "date": to_date(se["SESTDTC"]).to_numpy(),
                        "epoch": se["EPOCH"].to_numpy(),
                        "ord": pd.to_numeric(se.get("TAETORD"), errors="coerce")})
-    el = el[el["date"].notna()].sort_values(["date", "ord"])
+    el = el[el["date"].notna() & (el["subj"] >= 0)].sort_values(["date", "ord"])
     hit = pd.merge_asof(rec, el[["subj", "date", "epoch"]], on="date", by="subj",
                         direction="backward")
     out[hit["row"].to_numpy()] = hit["epoch"].where(hit["epoch"].notna(), None).to_numpy()

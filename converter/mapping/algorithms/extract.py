@@ -8,7 +8,8 @@ from typing import Literal
 import pandas as pd
 from pydantic import field_validator
 
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import clean_uniques, take
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class Extract(StepBase):
@@ -32,13 +33,16 @@ class Extract(StepBase):
 
 
 def run(p: Extract, ctx: StepContext) -> pd.Series:
-    raw = clean_text(ctx.col(p.source))
-    got = raw.str.extract(p.pattern, expand=False)
+    codes, uniques = ctx.col_codes(p.source)
+    clean = clean_uniques(uniques)
+    got = clean.str.extract(p.pattern, expand=False)
     got = got.astype(object).where(got.notna() & got.astype(str).ne(""), None)
-    miss = raw.notna() & got.isna()
-    ctx.issue(miss, "MAP.EXTRACT", f"value does not match pattern {p.pattern}", raw,
-              expected=p.pattern)
-    return got
+    miss_u = (clean.notna() & got.isna()).to_numpy()
+    if miss_u.any():
+        ctx.issue(take(miss_u, codes, missing=False).astype(bool), "MAP.EXTRACT",
+                  f"value does not match pattern {p.pattern}",
+                  take(clean.to_numpy(dtype=object), codes), expected=p.pattern)
+    return ctx.result(got.to_numpy(dtype=object), codes)
 
 
 ALGORITHM = AlgorithmSpec(

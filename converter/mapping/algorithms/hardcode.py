@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
@@ -15,7 +16,7 @@ class Hardcode(StepBase):
 
 
 def run(p: Hardcode, ctx: StepContext) -> pd.Series:
-    return pd.Series(p.value, index=ctx.out.index, dtype=object)
+    return ctx.result(np.array([p.value], dtype=object), np.zeros(len(ctx.out), dtype=np.int64))
 
 
 ALGORITHM = AlgorithmSpec(

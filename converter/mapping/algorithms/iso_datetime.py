@@ -15,7 +15,8 @@ import pandas as pd
 from pydantic import field_validator
 
 from converter.mapping.dates import check_format, combine_date_time, parse_dates, parse_times
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import take
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class IsoDatetime(StepBase):
@@ -41,12 +42,18 @@ class IsoDatetime(StepBase):
 
 
 def run(p: IsoDatetime, ctx: StepContext) -> pd.Series:
-    raw_d = clean_text(ctx.col(p.date))
-    iso, bad = parse_dates(raw_d, p.date_formats)
+    raw_d = ctx.col(p.date)
+    codes, uniques = ctx.col_codes(p.date)
+    iso_u, bad_u = parse_dates(uniques, p.date_formats)    # distinct values only
+    iso_u = iso_u.to_numpy(dtype=object)
+    iso = ctx.result(iso_u, codes) if not p.time else pd.Series(take(iso_u, codes),
+                                                                 index=ctx.out.index)
+    bad = pd.Series(take(bad_u.to_numpy(), codes, missing=False).astype(bool),
+                    index=ctx.out.index)
     ctx.issue(bad, "MAP.DATE", "invalid or unrecognised date; left empty", raw_d,
               expected=" or ".join(p.date_formats))
     if p.time:
-        raw_t = clean_text(ctx.col(p.time))
+        raw_t = ctx.col(p.time)
         t, bad_t = parse_times(raw_t, p.time_formats)
         ctx.issue(bad_t, "MAP.DATE", "invalid or unrecognised time; value left empty", raw_t,
                   expected=" or ".join(p.time_formats))

@@ -68,7 +68,8 @@ def run(p: RefDate, ctx: StepContext) -> pd.Series:
         allv = allv[allv["dtc"].str.match(r"^\d{4}-\d{2}-\d{2}")]
     # ISO strings of the same precision order lexically; compare on the date+time text
     agg = allv.groupby("USUBJID")["dtc"].agg("min" if p.pick == "first" else "max")
-    return clean_text(ctx.var("USUBJID")).map(agg).astype(object)
+    got = clean_text(ctx.var("USUBJID")).map(agg).astype(object)
+    return got.where(got.notna(), None)
 
 
 def _describe(p: RefDate) -> str:

@@ -11,7 +11,8 @@ from typing import Literal
 import pandas as pd
 
 from converter.mapping.dates import study_day
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import take
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class StudyDay(StepBase):
@@ -34,11 +35,14 @@ def reference(ctx: StepContext, variable: str) -> pd.Series:
     if dm is None or variable not in dm:
         return pd.Series(None, index=ctx.out.index, dtype=object)
     table = dm.drop_duplicates("USUBJID").set_index("USUBJID")[variable]
-    return clean_text(ctx.var("USUBJID")).map(table)
+    codes, subjects = ctx.var_codes("USUBJID")
+    per_subject = subjects.map(table).astype(object)
+    per_subject = per_subject.where(per_subject.notna(), None)
+    return pd.Series(take(per_subject.to_numpy(dtype=object), codes), index=ctx.out.index)
 
 
 def run(p: StudyDay, ctx: StepContext) -> pd.Series:
-    return study_day(ctx.var(p.dtc), reference(ctx, p.ref))
+    return study_day(ctx.var(p.dtc), reference(ctx, p.ref), dtc_codes=ctx.var_codes(p.dtc))
 
 
 ALGORITHM = AlgorithmSpec(

@@ -19,6 +19,7 @@ import pandas as pd
 from pydantic import model_validator
 
 from converter.mapping.base import Strict
+from converter.mapping.fast import utf8_lengths
 from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
 from converter.model import SRC_FILE, SRC_ROW
 
@@ -76,7 +77,8 @@ def _idvarval(s: pd.Series) -> pd.Series:
     num = pd.to_numeric(s, errors="coerce")
     as_int = num.dropna().eq(num.dropna().round()).all()
     if s.dtype != object and as_int:
-        return num.map(lambda v: None if pd.isna(v) else str(int(v)))
+        text = num.round().astype("Int64").astype(str)
+        return text.where(num.notna(), None).astype(object)
     return clean_text(s.astype(object))
 
 
@@ -104,10 +106,10 @@ def build_supp(p: Supp, ctx: StepContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         col = parent[name]
         if col.dtype != object:
             continue
-        text = clean_text(col)
-        long = text.str.encode("utf-8").str.len().gt(MAX_BYTES).fillna(False).to_numpy()
+        long = utf8_lengths(col) > MAX_BYTES
         if not long.any():
             continue
+        text = clean_text(col)
         pieces = byte_chunks(text[long])
         if not p.split_long:
             ctx.issue(long, "MAP.LEN200", f"{name} value over {MAX_BYTES} bytes", text,

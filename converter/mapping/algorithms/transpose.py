@@ -33,8 +33,11 @@ class Transpose(Strict):
         return list(self.columns) + list(self.keep or [])
 
 
-def transpose(raw: pd.DataFrame, spec: Transpose) -> pd.DataFrame:
-    """Wide → long, vectorised (``pd.melt``); order: raw row, then declared column order."""
+def transpose(raw: pd.DataFrame, spec: Transpose, positions: bool = False) -> pd.DataFrame:
+    """Wide → long, vectorised (``pd.melt``); order: raw row, then declared column order.
+
+    With ``positions`` the result keeps ``__pos``, the wide row's position in ``raw``.
+    """
     wide = list(spec.columns)
     keep = spec.keep if spec.keep is not None else [c for c in raw.columns if c not in wide]
     keep = [c for c in keep if c not in (SRC_FILE, SRC_ROW)] + [SRC_FILE, SRC_ROW]
@@ -48,4 +51,5 @@ def transpose(raw: pd.DataFrame, spec: Transpose) -> pd.DataFrame:
         v = long[spec.value_column]
         long = long[v.notna() & v.astype(str).str.strip().ne("")]
     long = long.sort_values(["__pos", "__col"], kind="mergesort")
-    return long.drop(columns=["__pos", "__col"]).reset_index(drop=True)
+    drop = ["__col"] if positions else ["__pos", "__col"]
+    return long.drop(columns=drop).reset_index(drop=True)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from converter.mapping.dates import to_date
-from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
+from converter.mapping.fast import clean_uniques, take
+from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
 class Visit(StepBase):
@@ -37,32 +38,43 @@ def normalise(s: pd.Series) -> pd.Series:
 
 
 def run(p: Visit, ctx: StepContext) -> pd.Series:
-    raw = clean_text(ctx.col(p.source))
-    table = ctx.study.visit_table()
-    key = normalise(raw).where(raw.notna())
-    num = key.map(table.set_index("key")["visitnum"]).astype("float64")
-    name = key.map(table.set_index("key")["visit"])
-    unsched = raw.notna() & num.isna() & raw.fillna("").astype(str).str.contains(
+    codes, uniques = ctx.col_codes(p.source)
+    clean = clean_uniques(uniques)                       # distinct collected names only
+    table = ctx.study.visit_table().set_index("key")
+    key = normalise(clean).where(clean.notna())
+    num_u = key.map(table["visitnum"]).astype("float64")
+    name_u = key.map(table["visit"]).astype(object)
+    unsched_u = clean.notna() & num_u.isna() & clean.fillna("").astype(str).str.contains(
         p.unscheduled, regex=True)
-    unknown = raw.notna() & num.isna() & ~unsched
-    ctx.issue(unknown, "MAP.VISIT", "visit not among the trial visits; left empty", raw,
-              expected="a visit or alias declared in study.yaml trial_design.visits")
+    unknown_u = (clean.notna() & num_u.isna() & ~unsched_u).to_numpy()
+    name_u[unsched_u] = normalise(clean[unsched_u])
+    if unknown_u.any():
+        ctx.issue(take(unknown_u, codes, missing=False).astype(bool), "MAP.VISIT",
+                  "visit not among the trial visits; left empty",
+                  take(clean.to_numpy(dtype=object), codes),
+                  expected="a visit or alias declared in study.yaml trial_design.visits")
     if p.value == "name":
-        name = name.astype(object)
-        name[unsched] = raw[unsched].str.upper().str.replace(r"\s+", " ", regex=True)
-        return name.where(name.notna(), None)
+        name_u = name_u.where(name_u.notna(), None)
+        return ctx.result(name_u.to_numpy(dtype=object), codes)
+    num = ctx.result(num_u.to_numpy(dtype="float64"), codes)
+    unsched = pd.Series(take(unsched_u.to_numpy(), codes, missing=False).astype(bool),
+                        index=ctx.out.index)
+    raw = pd.Series(take(clean.to_numpy(dtype=object), codes), index=ctx.out.index) \
+        if unsched.any() else None
     if unsched.any():
         if p.date is None:
             ctx.issue(unsched, "MAP.VISIT", "unscheduled visit cannot be numbered without a "
                       "date (set 'date' on the visit step)", raw, severity="warning")
         else:
-            num = _number_unscheduled(num, unsched, ctx.var("USUBJID"), to_date(ctx.var(p.date)))
+            ctx.codes.forget("var", ctx.target)
+            num = _number_unscheduled(num, unsched, pd.Series(ctx.var_codes("USUBJID")[0]),
+                                      to_date(ctx.var(p.date), ctx.var_codes(p.date)))
     return num
 
 
 def _number_unscheduled(num: pd.Series, unsched: pd.Series, subj: pd.Series,
                         date: pd.Series) -> pd.Series:
-    frame = pd.DataFrame({"subj": subj.astype(str).to_numpy(), "date": date.to_numpy(),
+    frame = pd.DataFrame({"subj": subj.to_numpy(), "date": date.to_numpy(),
                           "num": num.to_numpy(), "row": np.arange(len(num))})
     sched = frame[~unsched.to_numpy() & frame["num"].notna() & frame["date"].notna()]
     todo = frame[unsched.to_numpy()].copy()

@@ -1,0 +1,113 @@
+"""Work on distinct values: factorise a column once, compute on its uniques, broadcast back.
+
+Raw exports repeat values massively (5 M lab rows hold a few thousand dates, ten test names,
+ten thousand subjects), so every text operation in the mapping algorithms runs on the distinct
+values and is mapped back with one integer ``take``. Factorisations are cached per domain
+(``Codes``) because several steps read the same column.
+
+>>> import pandas as pd
+>>> s = pd.Series([" a", "b", None, " a"], dtype=object)
+>>> unique_apply(s, lambda u: u.str.strip().str.upper()).tolist()
+['A', 'B', None, 'A']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """(codes, uniques): codes are int64 with -1 for missing; uniques an object Series."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64, copy=False), pd.Series(np.asarray(uniques, dtype=object),
+                                                         dtype=object)
+
+
+def take(values: np.ndarray | pd.Series, codes: np.ndarray, missing: object = None
+         ) -> np.ndarray:
+    """``values[codes]`` with ``missing`` where the code is -1."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fc" and missing is None:
+        missing = np.nan
+    ext = np.empty(len(arr) + 1, dtype=arr.dtype if arr.dtype.kind != "U" else object)
+    ext[:-1] = arr
+    ext[-1] = missing
+    return ext[codes]
+
+
+def clean_uniques(u: pd.Series, strip: bool = True) -> pd.Series:
+    """Text of distinct values; blank (after strip) becomes None."""
+    text = u.astype(str)
+    if strip:
+        text = text.str.strip()
+    text = text.where(u.notna() & text.ne(""), None)
+    return text.astype(object).where(text.notna(), None)
+
+
+def unique_apply(s: pd.Series, fn: Callable[[pd.Series], pd.Series],
+                 codes: tuple[np.ndarray, pd.Series] | None = None) -> pd.Series:
+    """``fn`` applied to the distinct non-missing values of ``s``, broadcast back (None/NaN
+    where ``s`` is missing)."""
+    c, u = codes if codes is not None else factorize(s)
+    res = fn(u)
+    arr = res.to_numpy()
+    if arr.dtype == object:
+        arr = arr.copy()
+        arr[pd.isna(arr)] = None
+    return pd.Series(take(arr, c), index=s.index)
+
+
+def sort_rank(c: np.ndarray, u: pd.Series, numeric: bool = False) -> np.ndarray:
+    """Codes re-numbered so that their order is the sorted order of the values (missing last).
+
+    With ``numeric`` the uniques are compared as numbers when all of them are numbers.
+    """
+    key = u
+    if numeric or u.dtype != object:
+        num = pd.to_numeric(u, errors="coerce")
+        if num.notna().all():
+            key = num
+    order = np.argsort(key.to_numpy(dtype=object if key.dtype == object else None),
+                       kind="stable") if len(u) else np.array([], dtype=np.int64)
+    rank = np.empty(len(u) + 1, dtype=np.int64)
+    rank[order] = np.arange(len(u))
+    rank[-1] = len(u)  # missing sorts last
+    return rank[c]
+
+
+class Codes:
+    """Per-domain cache of factorised raw columns and mapped variables."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[str, str], tuple[np.ndarray, pd.Series]] = {}
+
+    def get(self, kind: str, name: str, series: pd.Series) -> tuple[np.ndarray, pd.Series]:
+        key = (kind, name)
+        hit = self._cache.get(key)
+        if hit is None or len(hit[0]) != len(series):
+            hit = factorize(series)
+            self._cache[key] = hit
+        return hit
+
+    def forget(self, kind: str, name: str) -> None:
+        self._cache.pop((kind, name), None)
+
+    def put(self, kind: str, name: str, codes: np.ndarray, values: np.ndarray) -> None:
+        """Register the factorisation of a column built as ``values[codes]`` (values may
+        repeat: they are factorised again, which costs only their number)."""
+        inner, uniques = pd.factorize(pd.Series(values, dtype=values.dtype),
+                                      use_na_sentinel=True)
+        self._cache[(kind, name)] = (take(inner.astype(np.int64), codes, missing=-1),
+                                     pd.Series(np.asarray(uniques), dtype=values.dtype))
+
+
+def utf8_lengths(s: pd.Series) -> np.ndarray:
+    """Byte length of each value in UTF-8 (0 for missing), computed by Arrow."""
+    arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return pc.fill_null(pc.binary_length(arr.cast(pa.binary())), 0).to_numpy(
+        zero_copy_only=False)
