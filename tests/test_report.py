@@ -152,3 +152,21 @@ def test_pipeline_style_two_validations_and_concatenated_rules(tmp_path):
     assert by_rule["ADAM.ADSL.ONE_PER_SUBJECT"]["waived"]
     assert "WAIVER.UNUSED" not in by_rule        # each waiver matched in its own call
     assert {d["dataset"] for d in doc["datasets"]} >= {"DM", "ADSL"}
+
+
+def test_concatenated_rule_tables_give_one_testcase_per_rule(tmp_path):
+    import pandas as pd
+
+    log = IssueLog()
+    rule = [r for r in load_rules() if r.id == "SDTM.DM.ONE_PER_SUBJECT"]
+    first = validate({"DM": ds("DM", USUBJID=["A", "A"])}, issues=log, rules=rule)
+    second = validate({"ADSL": ds("ADSL", USUBJID=["A"])}, issues=log, rules=rule)
+    rules = pd.concat([first.rules, second.rules], ignore_index=True)
+    write_reports(log, rules, tmp_path, title="run")
+    root = etree.parse(str(tmp_path / "junit.xml")).getroot()
+    names = [c.get("name").split()[0] for c in root.iter("testcase")]
+    assert names.count("SDTM.DM.ONE_PER_SUBJECT") == 1
+    assert root.get("failures") == "1"
+    doc = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    merged = [r for r in doc["rules"] if r["rule_id"] == "SDTM.DM.ONE_PER_SUBJECT"]
+    assert len(merged) == 1 and merged[0]["state"] == "issues_found"

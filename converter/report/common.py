@@ -82,12 +82,38 @@ def prepare(issues: IssueLog | pd.DataFrame, rules: object, *, title: str, fail_
         datasets = getattr(issues, "validated_datasets", None)
     if datasets is None:
         datasets = pd.DataFrame(columns=["dataset"])
+    rule_table = merge_rule_tables(rule_table)
     frame = issue_table(issues, resolve_waivers(waivers))
     frame = frame.reindex(columns=ISSUE_COLUMNS + ["waived"])
     frame = frame[REPORT_ISSUE_COLUMNS].reset_index(drop=True)
     return ReportData(title=title, issues=frame, rules=rule_table.reset_index(drop=True),
                       datasets=datasets.reset_index(drop=True), fail_on=fail_on,
                       created=created, figures=[Path(f) for f in figures])
+
+
+_STATE_ORDER = {"execution_error": 0, "issues_found": 1, "passed": 2, "skipped": 3}
+
+
+def merge_rule_tables(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per rule when several validate() tables were concatenated (SDTM and ADaM):
+    the most telling state wins (execution_error > issues_found > passed > skipped), counts
+    add up, reasons and datasets are joined."""
+    if not table["rule_id"].duplicated().any():
+        return table
+    rows = []
+    for rule_id, group in table.groupby("rule_id", sort=False):
+        first = group.iloc[0].to_dict()
+        state = min(group["state"], key=lambda s: _STATE_ORDER.get(s, 9))
+        ran = group[group["state"] == state]
+        first.update({
+            "state": state,
+            "n_issues": int(pd.to_numeric(group["n_issues"], errors="coerce").fillna(0).sum()),
+            "n_waived": int(pd.to_numeric(group["n_waived"], errors="coerce").fillna(0).sum()),
+            "reason": "; ".join(dict.fromkeys(r for r in ran["reason"].fillna("") if r)),
+            "datasets": ", ".join(d for d in group["datasets"].fillna("") if d),
+        })
+        rows.append(first)
+    return pd.DataFrame(rows, columns=table.columns)
 
 
 def cell_text(value: object) -> str:

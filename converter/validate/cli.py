@@ -9,6 +9,7 @@ execute), 2 could not run (bad arguments, unreadable folder, broken waivers/defi
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import click
@@ -85,6 +86,8 @@ def validate_cmd(directory: Path, define_path: Path | None, standards: tuple[str
                              else "sdtmct-2015-12-18")
     ct = load_ct(package)
 
+    # pandas FutureWarnings from concatenating all-empty issue columns are noise for users
+    warnings.filterwarnings("ignore", category=FutureWarning, module="converter")
     datasets = read_folder(directory)
     specs = _specs(standards, list(datasets), study)
     overrides = study.config.severity_overrides if study is not None else {}
