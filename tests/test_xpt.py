@@ -241,3 +241,17 @@ def test_split_above_max_bytes(tmp_path):
     assert whole["X"].tolist() == ds.data["X"].tolist()
     assert {pyreadstat.read_xport(str(p), metadataonly=True)[1].table_name for p in parts} == \
         {"TEST"}
+
+
+def test_split_parts_read_back_as_one_dataset(tmp_path):
+    from converter.io.datasets import read_dataset_folder
+    n = 500
+    ds = _dataset({"USUBJID": [f"S-{i:04d}" for i in range(n)], "X": np.arange(n, dtype=float)},
+                  num=("X",), name="LB")
+    size = write_xpt(ds, tmp_path / "one" / "lb.xpt", created=CREATED)[0].stat().st_size
+    parts = write_xpt(ds, tmp_path / "split" / "lb.xpt", created=CREATED, max_bytes=size // 2)
+    assert len(parts) == 3
+    folder = read_dataset_folder(tmp_path / "split")
+    assert list(folder) == ["LB"]
+    assert folder["LB"].data["USUBJID"].tolist() == ds.data["USUBJID"].tolist()
+    assert folder["LB"].data["X"].tolist() == ds.data["X"].tolist()

@@ -293,4 +293,35 @@ def read_dataset_folder(directory: str | Path) -> dict[str, Dataset]:
         name = dataset_stem(path).upper()
         if name not in chosen or rank < chosen[name][0]:
             chosen[name] = (rank, path)
-    return {name: read_dataset(p) for name, (_, p) in sorted(chosen.items())}
+    out = {name: read_dataset(p) for name, (_, p) in sorted(chosen.items())}
+    return _join_split_parts(out, {name: p for name, (_, p) in chosen.items()})
+
+
+def _join_split_parts(datasets: dict[str, Dataset], paths: dict[str, Path]
+                      ) -> dict[str, Dataset]:
+    """Join XPT parts written by a split (``lb1.xpt``, ``lb2.xpt``: member name ``LB``)."""
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for key, ds in datasets.items():
+        base = ds.meta.name.upper()
+        suffix = key[len(base):]
+        if (paths[key].suffix.lower() == ".xpt" and key != base and key.startswith(base)
+                and suffix.isdigit() and base not in datasets):
+            groups.setdefault(base, []).append((int(suffix), key))
+    for base, parts in groups.items():
+        parts.sort()
+        if [n for n, _ in parts] != list(range(1, len(parts) + 1)):
+            continue
+        first = datasets[parts[0][1]]
+        if any([v.name for v in datasets[k].meta.variables] != first.meta.names
+               for _, k in parts):
+            continue
+        data = pd.concat([datasets[k].data for _, k in parts], ignore_index=True)
+        meta = dataclasses.replace(first.meta, variables=[dataclasses.replace(v) for v in
+                                                          first.meta.variables])
+        for v in meta.variables:
+            lengths = [datasets[k].meta.variable(v.name).length or 0 for _, k in parts]
+            v.length = max(lengths) or v.length
+        for _, k in parts:
+            del datasets[k]
+        datasets[base] = Dataset(meta=meta, data=data)
+    return dict(sorted(datasets.items()))

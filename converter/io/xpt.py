@@ -183,11 +183,12 @@ def _scatter(arr: pa.Array, width: int) -> np.ndarray:
     return block
 
 
-def _padded(arr: pa.Array, width: int) -> np.ndarray:
+def _padded(arr: pa.Array, width: int, cut: bool = True) -> np.ndarray:
     """(n, width) block of an all-ASCII string array via Arrow's C++ padding (no Python)."""
     n = len(arr)
-    cut = pc.utf8_slice_codeunits(arr, 0, width)
-    padded = pc.utf8_rpad(cut, width=width, padding=" ")
+    if cut:
+        arr = pc.utf8_slice_codeunits(arr, 0, width)
+    padded = pc.utf8_rpad(arr, width=width, padding=" ")
     bufs = padded.buffers()
     first = int(np.frombuffer(bufs[1], dtype=np.int32, count=1, offset=padded.offset * 4)[0])
     if n == 0:
@@ -262,7 +263,8 @@ def _char_piece(arr, width: int, encoding: str, mode: str
     too_long = None
     if len(enc) and pc.max(lengths).as_py() > width:
         too_long = lengths.to_numpy(zero_copy_only=False) > width
-    block = _padded(enc, width) if ascii_only else _scatter(enc, width)
+    block = _padded(enc, width, cut=too_long is not None) if ascii_only else \
+        _scatter(enc, width)
     return ("copy", block.view(f"V{width}")[:, 0]), too_long, bad, written
 
 
