@@ -37,6 +37,11 @@ def _study(folder, usubjid=("A", "B"), dmdy=(1.0, 2.0)):
     return folder
 
 
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def _run(*args) -> int:
     with pytest.raises(SystemExit) as exc:
         main(["-q", "validate", *map(str, args)])
@@ -85,6 +90,7 @@ def test_waivers_clear_the_gate(tmp_path, rules):
 
 
 @pytest.mark.parametrize("case", ["missing_dir", "empty_dir", "bad_waivers", "missing_define",
+                                  "not_a_define", "malformed_define",
                                   "bad_rules", "bad_fail_on", "unknown_spec", "bad_ct"])
 def test_cannot_run_exits_2(tmp_path, rules, case):
     data = _study(tmp_path / "data")
@@ -94,6 +100,8 @@ def test_cannot_run_exits_2(tmp_path, rules, case):
         "empty_dir": [(tmp_path / "empty").mkdir() or tmp_path / "empty"],
         "bad_waivers": [data, "--waivers", rules],
         "missing_define": [data, "--define", tmp_path / "define.xml"],
+        "not_a_define": [data, "--define", _write(tmp_path / "x.xml", "<a><b/></a>")],
+        "malformed_define": [data, "--define", _write(tmp_path / "y.xml", "<ODM><Study>")],
         "bad_rules": [data, "--rules", tmp_path / "nope.yaml"],
         "bad_fail_on": [data, "--fail-on", "fatal"],
         "unknown_spec": [data, "--spec", "SDTMIG 9.9"],

@@ -234,6 +234,7 @@ def validate(datasets: Mapping[str, Dataset], *, spec: object = None, ct: object
     """
     waiver_list = resolve_waivers(waivers)
     ctx = Context(datasets, spec=spec, ct=ct, define_path=define_path)
+    ctx.define()   # an unreadable define.xml is a bad argument (InputError), not a rule failure
     rule_list = load_rules() if rules is None else rules
     outcomes = {r.id: _Outcome() for r in rule_list}
     scoped = {r.id: 0 for r in rule_list}
