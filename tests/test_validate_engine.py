@@ -201,3 +201,30 @@ def test_iso_bounds_of_partial_dates():
     assert str(lo[2]) == "2014-02-03 10:05:00" and str(hi[2]) == "2014-02-03 10:05:59"
     assert has_day.tolist() == [False, False, True, False]
     assert pd.isna(lo[3])
+
+
+def test_empty_datasets_never_cause_execution_errors(tmp_path):
+    """Every operator copes with zero-record datasets (all object columns, no values)."""
+    import numpy as np
+
+    from converter.ct import load_ct
+
+    def empty(name, *cols):
+        return ds(name, **{c: np.array([], dtype=object) for c in cols})
+
+    datasets = [
+        empty("DM", "STUDYID", "DOMAIN", "USUBJID", "RFSTDTC", "RFICDTC", "ARMCD", "ARM"),
+        empty("AE", "STUDYID", "DOMAIN", "USUBJID", "AESEQ", "AETERM", "AESTDTC", "AEENDTC",
+              "AESTDY", "AEENDY", "EPOCH", "VISITNUM", "VISIT", "AEDUR"),
+        empty("LB", "USUBJID", "LBSEQ", "LBTESTCD", "LBTEST", "LBDTC", "LBDY"),
+        empty("TA", "ARMCD", "ARM", "ETCD", "EPOCH"), empty("TV", "VISITNUM", "VISIT"),
+        empty("SE", "USUBJID", "ETCD", "EPOCH"), empty("TS", "TSPARMCD", "TSVAL"),
+        empty("SUPPAE", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM"),
+        empty("ADSL", "USUBJID"),
+        empty("ADLB", "USUBJID", "PARAMCD", "AVAL", "BASE", "CHG", "PCHG", "ABLFL", "BASETYPE"),
+        empty("ADTTE", "USUBJID", "PARAMCD", "AVAL", "CNSR"),
+    ]
+    result = validate({d.name: d for d in datasets}, issues=IssueLog(),
+                      ct=load_ct("sdtmct-2015-12-18"))
+    errors = result.rules[result.rules["state"] == "execution_error"]
+    assert errors.empty, errors[["rule_id", "reason"]].to_string()
