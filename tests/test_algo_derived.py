@@ -143,3 +143,55 @@ def test_trial_design_02_se_from_dm_dates_and_ta():
         ["S2", "SCR", "2014-01-03", None]]
     ta = trial_design.build("ta", st, {}, IssueLog())
     assert ta["EPOCH"].tolist() == ["SCREENING", "TREATMENT"]
+
+
+# --- decode_ct / convert_unit / range_indicator / to_text ------------------------------------
+
+
+def test_decode_ct_01_test_code_to_test_name():
+    got, issues = run({"target": "LBTEST", "algorithm": "decode_ct", "variable": "LBTESTCD",
+                       "codelist": "LBTESTCD", "to_codelist": "LBTEST"}, raw(A=[1, 2, 3]),
+                      {"LBTESTCD": ["ALT", "CD4", "NOPE"]})
+    assert values(got) == ["Alanine Aminotransferase", "CD4", None]
+    assert issues.to_frame()["value"].tolist() == ["NOPE"]
+
+
+CONV = {"target": "LBSTRESN", "algorithm": "convert_unit", "value": "ORRES", "unit": "ORRESU",
+        "test": "TESTCD", "conversions": [
+            {"test": "CD4", "from": "cells/uL", "to": "10^6/L", "factor": 1},
+            {"from": "mg/dL", "to": "mg/L", "factor": 10},
+            {"from": "mg/L", "to": "mg/L", "factor": 1}]}
+
+
+def test_convert_unit_01_value_and_unit_by_test_and_general_rules():
+    out = {"ORRES": ["350", "0.03", "2.5", "7", "<50", None],
+           "ORRESU": ["cells/uL", "mg/dL", "mg/L", "g/L", "mg/dL", "mg/dL"],
+           "TESTCD": ["CD4", "CRP", "CRP", "CRP", "CRP", "CRP"]}
+    got, issues = run(CONV, raw(A=list(range(6))), out)
+    assert values(got) == [350.0, 0.3, 2.5, None, None, None]
+    assert issues.to_frame()["value"].tolist() == ["g/L"]  # no declared conversion
+    unit, _ = run({**CONV, "output": "unit", "target": "LBSTRESU"}, raw(A=list(range(6))), out)
+    assert values(unit) == ["10^6/L", "mg/L", "mg/L", None, "mg/L", None]
+
+
+def test_convert_unit_02_repeated_conversion_refused():
+    import pytest
+    from pydantic import ValidationError
+    with pytest.raises(ValidationError, match="repeated"):
+        run({**CONV, "conversions": CONV["conversions"] + [
+            {"from": "mg/dL", "to": "g/L", "factor": 0.01}]}, raw(A=[1]),
+            {"ORRES": ["1"], "ORRESU": ["mg/dL"], "TESTCD": ["CRP"]})
+
+
+def test_range_indicator_01_low_normal_high_and_one_sided():
+    got, _ = run({"target": "LBNRIND", "algorithm": "range_indicator", "value": "V",
+                  "low": "LO", "high": "HI"}, raw(A=list(range(6))),
+                 {"V": [1.0, 5.0, 9.0, 5.0, None, 0.5],
+                  "LO": [2.0, 2.0, 2.0, None, 2.0, 1.0], "HI": [8.0, 8.0, 8.0, None, 8.0, None]})
+    assert values(got) == ["LOW", "NORMAL", "HIGH", None, None, "LOW"]
+
+
+def test_to_text_01_numbers_without_trailing_zeros():
+    got, _ = run({"target": "LBSTRESC", "algorithm": "to_text", "variable": "N"},
+                 raw(A=[1, 2, 3]), {"N": [12.5, 3.0, None]})
+    assert values(got) == ["12.5", "3", None]

@@ -24,8 +24,10 @@ import pyarrow.compute as pc
 def factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """(codes, uniques): codes are int64 with -1 for missing; uniques an object Series."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    return codes.astype(np.int64, copy=False), pd.Series(np.asarray(uniques, dtype=object),
-                                                         dtype=object)
+    arr = np.asarray(uniques)
+    if arr.dtype.kind not in "fiub":   # text and mixed values stay Python objects
+        arr = arr.astype(object)
+    return codes.astype(np.int64, copy=False), pd.Series(arr, dtype=arr.dtype)
 
 
 def take(values: np.ndarray | pd.Series, codes: np.ndarray, missing: object = None

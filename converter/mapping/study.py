@@ -325,7 +325,7 @@ def _walk(steps: list[StepBase]) -> list[StepBase]:
 
 
 def _step_codelists(step: StepBase) -> list[str]:
-    return [step.codelist] if getattr(step, "codelist", None) else []
+    return [c for c in (getattr(step, "codelist", None), getattr(step, "to_codelist", None)) if c]
 
 
 def load_study(study_dir: str | Path) -> Study:
@@ -420,7 +420,12 @@ def _check_mapping(study: Study, m: DomainMapping, file: str, lines: dict) -> li
                     file=file, line=line, key="target"))
         for s in _walk([step]):
             for cl in _step_codelists(s):
-                if cl not in study.sponsor_codelists and not study.ct.has(cl):
+                if s.algorithm == "decode_ct" and cl in study.sponsor_codelists:
+                    problems.append(ConfigError(
+                        f"decode_ct needs CDISC codelists (paired by NCI term code); '{cl}' is "
+                        "a sponsor codelist", file=file, line=line, key="codelist",
+                        hint="use assign_ct with a sponsor table instead"))
+                elif cl not in study.sponsor_codelists and not study.ct.has(cl):
                     hint = suggest(cl.upper(), [study.ct.codelist(c).submission_value
                                                 for c in study.ct.codelists])
                     problems.append(ConfigError(

@@ -20,21 +20,26 @@ from converter.mapping.algorithms import (
     baseline_flag,
     concat,
     conditional,
+    convert_unit,
+    decode_ct,
     epoch,
     extract,
     hardcode,
     iso_datetime,
     lookup,
+    range_indicator,
     ref_date,
     seq,
     study_day,
     supp,
+    to_text,
     visit,
 )
 from converter.mapping.steps import AlgorithmSpec
 
 _MODULES = [assign, assign_ct, assign_numeric, hardcode, extract, iso_datetime, concat, lookup,
-            conditional, seq, study_day, ref_date, visit, epoch, baseline_flag, supp]
+            conditional, decode_ct, convert_unit, range_indicator, to_text, seq, study_day,
+            ref_date, visit, epoch, baseline_flag, supp]
 
 REGISTRY: dict[str, AlgorithmSpec] = {m.ALGORITHM.name: m.ALGORITHM for m in _MODULES}
 SHAPERS = ("transpose",)
