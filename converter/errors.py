@@ -46,7 +46,8 @@ class ConverterError(Exception):
         text = f"{loc}: {self.message}" if loc else self.message
         if self.hint:
             text += f" (hint: {self.hint})"
-        return text
+        # A bad value or a library message may hold line breaks; the error stays one line.
+        return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class ConfigError(ConverterError):
