@@ -100,5 +100,6 @@ def safe_iterparse(source: str | os.PathLike | IO[bytes], *, events: tuple[str, 
 def _located(exc: etree.XMLSyntaxError, name: str) -> InputError:
     line = exc.position[0] if getattr(exc, "position", None) else exc.lineno
     msg = exc.msg if getattr(exc, "msg", None) else str(exc)
+    msg = " ".join(msg.split())   # libxml2 messages may hold newlines; errors are one line
     return InputError(f"malformed XML: {msg}", file=name, line=line,
                       hint="check that the export finished and the file was not truncated")

@@ -1,0 +1,1 @@
+"""Fuzzing entry points (hypothesis): python -m fuzz --help."""
