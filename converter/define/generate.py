@@ -156,7 +156,8 @@ def _numeric_facts(values: np.ndarray) -> tuple[str, int | None, int | None]:
     return "float", length, most
 
 
-def column_facts(series: pd.Series, var_type: str, declared: str | None) -> ColumnFacts:
+def column_facts(series: pd.Series, var_type: str, declared: str | None,
+                 text: pa.Array | None = None) -> ColumnFacts:
     """Data type, length and significant digits of one column (or a subset of it)."""
     n = len(series)
     if var_type == "Num":
@@ -164,7 +165,7 @@ def column_facts(series: pd.Series, var_type: str, declared: str | None) -> Colu
         missing = int(np.isnan(values).sum())
         dtype, length, sig = _numeric_facts(values)
         return ColumnFacts(dtype, length, sig, missing, n)
-    text = _text_array(series)
+    text = _text_array(series) if text is None else text
     missing = n - len(text)
     length = pc.max(pc.binary_length(text)).as_py() if len(text) else None
     if declared in DATE_TYPES:
@@ -214,12 +215,21 @@ def _text_as_number(present: pd.Series, n: int) -> ColumnFacts | None:
 
 def _single_values(keys: pd.Series, values: pd.Series) -> dict[str, str]:
     """{key: value} for keys whose present values are one and the same (vectorised)."""
-    frame = pd.DataFrame({"k": keys.to_numpy(), "v": values.to_numpy(dtype=object)})
-    frame = frame[frame["v"].notna()]
-    frame["v"] = frame["v"].astype(str)
-    frame = frame[(frame["v"] != "") & (frame["k"] != "")].drop_duplicates()
-    single = frame[~frame["k"].duplicated(keep=False)]
-    return dict(zip(single["k"], single["v"]))
+    kcodes, kuniq = pd.factorize(keys.to_numpy(dtype=object))
+    text = values.to_numpy(dtype=object)
+    vcodes, vuniq = pd.factorize(text)
+    usable = (kcodes >= 0) & (vcodes >= 0) & (text != "")
+    if not usable.any():
+        return {}
+    pairs = np.unique(kcodes[usable].astype(np.int64) * (len(vuniq) + 1) + vcodes[usable])
+    k, v = pairs // (len(vuniq) + 1), pairs % (len(vuniq) + 1)
+    out: dict[str, str] = {}
+    counts = np.bincount(k, minlength=len(kuniq))
+    for ki, vi in zip(k.tolist(), v.tolist()):   # one entry per distinct (key, value) pair
+        key, value = str(kuniq[ki]), str(vuniq[vi])
+        if counts[ki] == 1 and key != "" and value != "":
+            out[key] = value
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,6 +309,8 @@ class _Builder:
                         f"study {study_name}")
         self.codelists: dict[str, _CodelistUse] = {}
         self.bad_chars: set[tuple[str, str, str]] = set()
+        self._groups: dict[tuple[str, str], tuple[pd.Series, dict]] = {}
+        self._singles: dict[tuple[str, str, str], dict[str, str]] = {}
         self.ct_used: dict[str, CTPackage] = {}
         self.standard_datasets = self._standard_datasets(standard)
 
@@ -468,7 +480,8 @@ class _Builder:
 
     def _item_def(self, ds: str, vm: VariableMeta, series: pd.Series, oid: str
                   ) -> tuple[ItemDef, str | None, int]:
-        facts = column_facts(series, vm.type, vm.data_type)
+        text = _text_array(series) if vm.type == "Char" else None   # converted once
+        facts = column_facts(series, vm.type, vm.data_type, text)
         data_type, length, sig = self._type_length(ds, vm, facts)
         method_oid = None
         origin_type = ORIGIN_WORDS.get((vm.origin or "").strip().lower(), ("Derived",))[0]
@@ -502,7 +515,7 @@ class _Builder:
             oid=oid, name=vm.name, data_type=data_type, length=length,
             significant_digits=sig, sas_field_name=vm.name if SAS_NAME.match(vm.name) else None,
             display_format=display, comment_oid=comment_oid, description=vm.label or None,
-            codelist_oid=self._codelist_for(ds, vm, series, data_type),
+            codelist_oid=self._codelist_for(ds, vm, series, data_type, text),
             origins=self._origin(ds, vm))
         return item, method_oid, facts.n_missing
 
@@ -531,15 +544,16 @@ class _Builder:
         return data_type, max(1, length or 1), None
 
     # ----- codelists ----------------------------------------------------------------------
-    def _codelist_for(self, ds: str, vm: VariableMeta, series: pd.Series, data_type: str
-                      ) -> str | None:
+    def _codelist_for(self, ds: str, vm: VariableMeta, series: pd.Series, data_type: str,
+                      text: pa.Array | None) -> str | None:
         ref = (vm.codelist or "").strip()
         if not ref and MEDDRA_VARIABLE.match(vm.name):
             ref = "MedDRA"
         if not ref:
             return None
         if vm.type == "Char":
-            values = sorted(pc.unique(_text_array(series)).to_pylist())
+            values = sorted(pc.unique(text if text is not None else _text_array(series))
+                            .to_pylist())
             self._check_xml_chars(ds, vm.name, values)
         else:
             numbers = pd.to_numeric(series, errors="coerce").dropna().unique()
@@ -670,22 +684,32 @@ class _Builder:
                         plan[prefix + res] = (col, label)
         return plan
 
+    def _single(self, ds: str, by: str, key_text: pd.Series, data: pd.DataFrame, col: str
+                ) -> dict[str, str]:
+        if (ds, by, col) not in self._singles:
+            self._singles[(ds, by, col)] = _single_values(key_text, data[col])
+        return self._singles[(ds, by, col)]
+
     def _value_list(self, ds: str, data: pd.DataFrame, vm: VariableMeta, parent: ItemDef,
                     plan: tuple[str, str | None]) -> str | None:
         by, label_col = plan
-        keys = data[by]
-        key_text = keys.astype(str).where(keys.notna(), "")
-        positions = {k: v for k, v in key_text.groupby(key_text, sort=True).indices.items()
-                     if k != ""}
+        if (ds, by) not in self._groups:       # shared by every result variable of a dataset
+            keys = data[by]
+            key_text = keys.astype(str).where(keys.notna(), "")
+            positions = {k: v for k, v in key_text.groupby(key_text, sort=True).indices.items()
+                         if k != ""}
+            self._groups[(ds, by)] = (key_text, positions)
+        key_text, positions = self._groups[(ds, by)]
         values = sorted(positions)
         self._check_xml_chars(ds, by, values)
         vl_oid = f"VL.{_oid_part(ds)}.{_oid_part(vm.name)}"
         by_oid = f"IT.{_oid_part(ds)}.{_oid_part(by)}"
         vl = ValueListDef(vl_oid)
         used_oids: set[str] = set()
-        qorig = (_single_values(key_text, data["QORIG"])
+        qorig = (self._single(ds, by, key_text, data, "QORIG")
                  if (ds.startswith("SUPP") and "QORIG" in data.columns) else {})
-        labels = _single_values(key_text, data[label_col]) if label_col is not None else {}
+        labels = (self._single(ds, by, key_text, data, label_col)
+                  if label_col is not None else {})
         text = _arrow_text(data[vm.name]) if vm.type == "Char" else None
         for value in values:
             mask = positions[value]
