@@ -111,7 +111,10 @@ def test_04_provenance_kept_and_origins_described(result):
     assert o["AETERM"]["source"] == "ae_raw.csv IT.AETERM"
     assert o["AESEQ"]["origin"] == "Derived" and "Sequence" in o["AESEQ"]["method"]
     assert o["DOMAIN"]["origin"] == "Assigned"
-    assert res.origins["TS"]["*"]["origin"] == "Protocol"
+    assert res.origins["TS"]["TSVAL"]["origin"] == "Protocol"
+    assert res.origins["SE"]["SESTDTC"]["origin"] == "Derived"
+    for dom, frame in res.frames.items():  # every output variable has an origin
+        assert set(frame.columns) - {SRC_FILE, SRC_ROW} <= set(res.origins[dom]), dom
 
 
 def test_05_dm_reference_dates_and_screen_failures(result, shared):

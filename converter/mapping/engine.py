@@ -35,7 +35,7 @@ import pandas as pd
 from converter.errors import ConfigError
 from converter.issues import IssueLog
 from converter.mapping.algorithms import REGISTRY
-from converter.mapping.algorithms.supp import MAX_BYTES, build_supp
+from converter.mapping.algorithms.supp import MAX_BYTES, SUPP_COLUMNS, build_supp
 from converter.mapping.algorithms.transpose import transpose
 from converter.mapping.base import raise_problems, suggest
 from converter.mapping.fast import Codes, take, utf8_lengths
@@ -240,9 +240,17 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
                     d.out = parent
                     d.codes = Codes()
                     supp_frames[step.target] = supp
+                    # SUPP-- columns, then one entry per QNAM (value-level origin)
+                    supp_origin = origins.setdefault(step.target, {})
+                    for col in SUPP_COLUMNS:
+                        supp_origin[col] = {
+                            "origin": "Assigned" if col in ("QLABEL", "QORIG", "QEVAL",
+                                                            "RDOMAIN", "IDVAR") else "Derived",
+                            "source": None, "method": f"Supplemental qualifiers of {dom} "
+                            f"({', '.join(q.variable for q in step.qualifiers) or 'long text'})",
+                            "comment": None, "algorithm": "supp"}
                     for q in step.qualifiers:
-                        origins.setdefault(step.target, {})[q.variable] = origins.get(
-                            dom, {}).pop(q.variable, {})
+                        supp_origin[q.variable] = origins.get(dom, {}).pop(q.variable, {})
                 else:
                     # algorithms return None (text) or NaN (numbers) for missing values
                     d.codes.forget("var", step.target)
@@ -259,10 +267,10 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
     for dom, m in study.domains.items():
         if m.build and m.build != "se":
             frames[dom] = trial_design.build(m.build, study, frames, issues)
-            origins[dom] = trial_design.origins(m.build)
         elif m.build == "se":
             frames[dom] = frames.get("SE", trial_design.build("se", study, frames, issues))
-            origins[dom] = trial_design.origins("se")
+        if m.build:
+            origins[dom] = trial_design.origins(m.build, list(frames[dom].columns))
     _checks(study, doms, frames, issues)
     recon = _reconcile(study, sources, doms, frames)
     ordered = {k: frames[k] for k in sorted(frames)}

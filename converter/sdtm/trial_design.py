@@ -207,11 +207,13 @@ def build(name: str, study, frames: dict[str, pd.DataFrame], issues: IssueLog) -
     return out
 
 
-def origins(name: str) -> dict[str, dict]:
-    """Origin entries for define.xml: trial design is Protocol, SE/SV are Derived."""
+def origins(name: str, columns: list[str]) -> dict[str, dict]:
+    """Origin entries per variable for define.xml: trial design is Protocol, SE/SV Derived."""
     if name in ("se", "sv"):
-        return {"*": {"origin": "Derived", "source": None,
-                      "method": f"{name.upper()} derived from the mapped domains and the trial "
-                                "design", "comment": None, "algorithm": name}}
-    return {"*": {"origin": "Protocol", "source": "study.yaml trial_design",
-                  "method": None, "comment": None, "algorithm": name}}
+        entry = {"origin": "Derived", "source": None,
+                 "method": f"{name.upper()} derived from the mapped domains and the trial design",
+                 "comment": None, "algorithm": name}
+    else:
+        entry = {"origin": "Protocol", "source": "study.yaml trial_design", "method": None,
+                 "comment": None, "algorithm": name}
+    return {c: dict(entry) for c in columns if c not in (SRC_FILE, SRC_ROW)}
