@@ -192,3 +192,29 @@ def test_no_metadata_gives_warning_not_silence(tmp_path):
     frames = read_odm(write(tmp_path, odm(CLINICAL)), issues=log)
     assert len(frames["IG.VS"]) == 3
     assert len(log.filter(["ODM.NO_METADATA"])) == 2
+
+
+def test_seed_study_odm_export_read_completely(repo_root):
+    """The committed MSC-INR-SD ODM export: checked against an independent lxml count."""
+    from collections import Counter
+
+    from lxml import etree
+
+    path = repo_root / "examples" / "msc-inr-sd" / "raw" / "msc-inr-sd_odm.xml"
+    log = IssueLog()
+    frames = read_odm(path, issues=log)
+    assert len(log) == 0, log.to_frame().head()
+    ns = {"o": "http://www.cdisc.org/ns/odm/v1.3"}
+    tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    groups = Counter(g.get("ItemGroupOID") for g in tree.iterfind(".//o:ItemGroupData", ns))
+    assert {k: len(v) for k, v in frames.items()} == dict(groups)
+    values = Counter()
+    for item in tree.iterfind(".//o:ItemData", ns):
+        if item.get("Value") not in (None, ""):
+            values[item.get("ItemOID")] += 1
+    got = Counter()
+    for frame in frames.values():
+        for col in frame.columns[10:-2]:
+            got[col] += int(frame[col].notna().sum())
+        assert frame[SRC_ROW].is_unique
+    assert got == values
