@@ -21,6 +21,8 @@ import pandas as pd
 from converter.issues import IssueLog
 from converter.model import SRC_FILE, SRC_ROW
 
+# TSPARM of parameters younger than some pinned CT packages (e.g. SDTIGVER after 2015-12-18)
+KNOWN_TSPARM = {"SDTIGVER": "SDTM IG Version", "SDTMVER": "SDTM Version"}
 EXPECTED_TS = ["SSTDTC", "SDTIGVER", "TITLE", "TPHASE", "STYPE", "SPONSOR", "INDIC", "TRT",
                "RANDOM", "TBLIND", "TCNTRL", "PLANSUB", "AGEMIN", "AGEMAX", "SEXPOP", "ADDON",
                "LENGTH", "ACTSUB", "SENDTC"]
@@ -51,13 +53,20 @@ def build_ts(study, frames, issues: IssueLog) -> pd.DataFrame:
         extra.append(("SDTIGVER", cfg.sdtmig_version))
     for p in params:
         seq[p.parmcd] = seq.get(p.parmcd, 0) + 1
+        parm = p.parm or parm_names.get(p.parmcd) or KNOWN_TSPARM.get(p.parmcd)
+        if parm is None:
+            issues.add("MAP.TS", f"TSPARMCD {p.parmcd} is not in {ct.name}; TSPARM unknown",
+                       stage="sdtm", dataset="TS", variable="TSPARM", value=p.parmcd,
+                       source_file=f"{study.root.name}/study.yaml",
+                       expected="a TSPARMCD of the pinned CT package, or give 'parm'")
         rows.append({"STUDYID": cfg.study_id, "DOMAIN": "TS", "TSSEQ": float(seq[p.parmcd]),
                      "TSGRPID": p.grpid, "TSPARMCD": p.parmcd,
-                     "TSPARM": p.parm or parm_names.get(p.parmcd), "TSVAL": p.value,
+                     "TSPARM": parm, "TSVAL": p.value,
                      "TSVALCD": p.valcd, "TSVCDREF": p.vcdref, "TSVCDVER": p.vcdver})
     for code, value in extra:
         rows.append({"STUDYID": cfg.study_id, "DOMAIN": "TS", "TSSEQ": 1.0, "TSGRPID": None,
-                     "TSPARMCD": code, "TSPARM": parm_names.get(code), "TSVAL": value,
+                     "TSPARMCD": code,
+                     "TSPARM": parm_names.get(code) or KNOWN_TSPARM.get(code), "TSVAL": value,
                      "TSVALCD": None, "TSVCDREF": None, "TSVCDVER": None})
     out = _frame(rows, ["STUDYID", "DOMAIN", "TSSEQ", "TSGRPID", "TSPARMCD", "TSPARM", "TSVAL",
                         "TSVALCD", "TSVCDREF", "TSVCDVER"])
