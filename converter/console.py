@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 _state = {"verbosity": 1}
@@ -33,7 +34,9 @@ def debug(message: str) -> None:
 
 
 def error(message: str) -> None:
-    err_console.print(f"[bold red]error:[/bold red] {message}", markup=True)
+    # The message is data (file names, bad values): never markup, never wrapped, one line.
+    err_console.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True,
+                      soft_wrap=True)
 
 
 @contextlib.contextmanager
