@@ -11,7 +11,8 @@ Builders are pure functions of the study config and the frames mapped so far. A 
   the DM date named by its ``start`` and ends when the next one starts (the last ends on its
   ``end`` date). Subjects not in a declared arm (screen failures) get the first element only.
 - SV: one record per subject and visit seen in any mapped domain with VISITNUM, VISIT and a
-  date: SVSTDTC/SVENDTC the earliest/latest complete date.
+  date: SVSTDTC/SVENDTC the earliest/latest complete date. Its provenance joins every
+  contributing record: source files "a.csv; b.csv", source rows "a.csv:3; b.csv:7".
 """
 
 from __future__ import annotations
@@ -191,10 +192,15 @@ def build_sv(study, frames, issues) -> pd.DataFrame:
     allv = allv[allv["USUBJID"].notna() & allv["VISITNUM"].notna()]
     full = allv["dtc"].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")
     allv["date"] = allv["dtc"].where(full).astype(object).str[:10]
-    allv = allv.sort_values(["USUBJID", "VISITNUM", SRC_FILE, SRC_ROW], kind="mergesort")
+    # provenance of a visit = every contributing record, joined in (file, row) order
+    row_num = pd.to_numeric(allv[SRC_ROW], errors="coerce")
+    allv = allv.assign(_row=row_num).sort_values(["USUBJID", "VISITNUM", SRC_FILE, "_row",
+                                                  SRC_ROW], kind="mergesort")
+    allv["_ref"] = allv[SRC_FILE].astype(str) + ":" + allv[SRC_ROW].astype(str)
     g = allv.groupby(["USUBJID", "VISITNUM"], sort=True)
     sv = g.agg(VISIT=("VISIT", "first"), SVSTDTC=("date", "min"), SVENDTC=("date", "max"),
-               **{SRC_FILE: (SRC_FILE, "first"), SRC_ROW: (SRC_ROW, "first")}).reset_index()
+               **{SRC_FILE: (SRC_FILE, lambda f: "; ".join(dict.fromkeys(f))),
+                  SRC_ROW: ("_ref", "; ".join)}).reset_index()
     tv = {v.visitnum: v for v in study.config.trial_design.visits}
     sv["VISITDY"] = sv["VISITNUM"].map(
         {n: float(v.visitdy) for n, v in tv.items() if v.visitdy is not None}).astype("float64")
