@@ -309,29 +309,35 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
                     setattr(vm, key, value)
         out_vars.append(vm)
 
-    data = pd.DataFrame(columns, index=frame.index)
-    for prov in PROVENANCE_COLUMNS:
-        data[prov] = frame[prov].to_numpy() if prov in frame.columns else None
-    keys = [k for k in meta.keys if k in data.columns]
-    if keys and len(data) > 1:
+    keys = [k for k in meta.keys if k in columns]
+    order = None
+    if keys and len(frame) > 1:
         table = pa.table({k: arrays[k] for k in keys})
         # Arrow's sort is stable; NaN and nulls go last, as in pandas
         order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end")
                                                   for k in keys]).to_numpy()
-        if not (order[1:] > order[:-1]).all():
-            data = data.take(order)
-    data = data.reset_index(drop=True)
-    ctx = _context(data, name)
+        if (order[1:] > order[:-1]).all():
+            order = None
 
+    def arranged(values) -> np.ndarray:
+        arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+        return arr if order is None else arr.take(order)
+
+    n = len(frame)
+    # one frame construction, no block consolidation (copy=False): cheap for millions of rows
+    index = pd.RangeIndex(n)
+    data = pd.DataFrame({col: pd.Series(arr, index=index, dtype=arr.dtype, copy=False)
+                         for col, arr in ((c, arranged(v)) for c, v in columns.items())},
+                        index=index, columns=list(columns), copy=False)
+    seq_col = _seq_column(name, data.columns)
     lineage = pd.DataFrame({
         "dataset": name,
-        "row": np.arange(1, len(data) + 1),
-        "usubjid": ctx["usubjid"].to_numpy() if "USUBJID" in data else None,
-        "seq": ctx["seq"].to_numpy(),
-        "source_file": ctx["source_file"].to_numpy(),
-        "source_row": ctx["source_row"].to_numpy(),
+        "row": np.arange(1, n + 1),
+        "usubjid": data["USUBJID"].to_numpy() if "USUBJID" in data else None,
+        "seq": data[seq_col].to_numpy() if seq_col else None,
+        "source_file": arranged(frame[SRC_FILE]) if SRC_FILE in frame.columns else None,
+        "source_row": arranged(frame[SRC_ROW]) if SRC_ROW in frame.columns else None,
     }, columns=LINEAGE_COLUMNS)
-    data = data.drop(columns=list(PROVENANCE_COLUMNS))
     for i, vm in enumerate(out_vars):
         vm.key_sequence = (keys.index(vm.name) + 1) if vm.name in keys else None
     meta.variables = out_vars
