@@ -100,10 +100,15 @@ def test_findings_and_events(mapped, odm):
     assert ae["AESEV"].isin(["MILD", "MODERATE", "SEVERE"]).all()
 
 
-def test_reconciliation_balances(mapped):
+def test_reconciliation_balances(mapped, odm):
     recon = mapped[0].reconciliation
     assert (recon["mapped"] + recon["rejected"] == recon["raw_records"]).all()
     assert recon.loc[recon["rejected"] > 0, "reason"].str.len().gt(0).all()
+    # every record of the item groups the mappings read is counted, and all are mapped
+    groups = ["IG.DM", "IG.AE", "IG.DS", "IG.EX", "IG.HX", "IG.IE", "IG.LB", "IG.MH", "IG.VS"]
+    row = recon.set_index("source_file").loc["msc-inr-sd_odm.xml"]
+    assert row["raw_records"] == sum(len(_groups(odm, g)) for g in groups)
+    assert row["mapped"] == row["raw_records"]
 
 
 def test_no_error_level_issues(mapped):
