@@ -126,3 +126,20 @@ def test_override_unknown_column(tmp_path):
     folder = _write(tmp_path / "s", "dataset,variable,label,colour\nADSL,AGE,Age,red\n")
     with pytest.raises(ConfigError, match="colour"):
         load_spec("ADaMIG 1.1", overrides=folder)
+
+
+def test_one_override_folder_for_both_standards(tmp_path):
+    import pandas as pd
+
+    from converter.issues import IssueLog
+    from converter.metadata import apply_metadata
+    folder = _write(tmp_path / "specs", HEADER
+                    + "DM,SEX,Sex of the Subject,,,,,,,\n"
+                    + "ADSL,BLCD4,Baseline CD4 (cells/uL),,,,,,,\n")
+    assert load_spec("SDTMIG 3.3", overrides=folder).dataset("DM").variable("SEX").label == \
+        "Sex of the Subject"
+    assert load_spec("ADaMIG 1.1", overrides=folder).dataset("ADSL").variable(
+        "BLCD4").label == "Baseline CD4 (cells/uL)"
+    ds, _ = apply_metadata(pd.DataFrame({"USUBJID": ["A"], "BLCD4": [250.0]}), "ADSL",
+                           load_spec("ADaMIG 1.1"), IssueLog(), overrides=folder)
+    assert ds.meta.variable("BLCD4").label == "Baseline CD4 (cells/uL)"

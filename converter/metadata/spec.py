@@ -15,7 +15,8 @@ Study-level overrides (``mappings/<study>/specs/variables.csv`` and optionally `
 have the same columns. A row whose (dataset, variable) exists in the standard replaces the cells
 that are not empty; a new row adds a variable (placed after the variable named in the optional
 ``after`` column, else at the end). ``core`` may be set to ``-`` in an override to remove a
-variable from a dataset's standard list.
+variable from a dataset's standard list. One override folder may describe SDTM and ADaM datasets
+together: rows of the other standard (ADaM names start with ``AD``) are skipped.
 
 >>> spec = load_spec("SDTMIG 3.3")
 >>> spec.dataset("DM").keys
@@ -60,6 +61,11 @@ def _folder_for(standard: str) -> tuple[str, str]:
             return name, folder
     raise ConfigError(f"standard '{standard}' has no metadata in specs/",
                       key="standard", hint=f"use one of {sorted(STANDARDS)}")
+
+
+def _belongs(dataset: str, standard: str) -> bool:
+    """ADaM dataset names start with AD; everything else is SDTM."""
+    return dataset.upper().startswith("AD") == standard.upper().startswith("ADAM")
 
 
 def _yes(value: str | None) -> bool | None:
@@ -168,6 +174,8 @@ def _load_tables(folder: Path, standard: str, datasets: dict[str, DatasetMeta],
             if not name:
                 raise ConfigError("empty dataset name", file=str(ds_path), line=line,
                                   key="dataset")
+            if partial and not _belongs(name, standard):
+                continue
             keys = [k.strip() for k in row["keys"].split(",") if k.strip()]
             meta = datasets.get(name)
             if meta is None:
@@ -191,6 +199,8 @@ def _load_tables(folder: Path, standard: str, datasets: dict[str, DatasetMeta],
     for line, row in _read_csv(var_path, required, optional):
         _check(row, var_path, line, partial)
         name = row["dataset"].upper()
+        if partial and name not in datasets and not _belongs(name, standard):
+            continue   # a study override file may describe SDTM and ADaM datasets together
         meta = datasets.get(name)
         if meta is None:
             raise ConfigError(f"dataset '{name}' has no row in datasets.csv", file=str(var_path),

@@ -19,6 +19,7 @@ MD.LEN200       error     character value longer than 200 bytes (XPT v5 limit)
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -205,14 +206,16 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
     """Finish ``frame`` as dataset ``name`` per ``spec``; return the Dataset and its lineage.
 
     ``overrides``: ``{variable: {field: value}}`` applied to this dataset's variable metadata (e.g.
-    ``{"AVAL": {"format": "8.1"}}``), or a study override folder for ``load_spec``.
+    ``{"AVAL": {"format": "8.1"}}``), or a study override folder (str or Path) for
+    ``load_spec``; None for none.
     ``origins``: ``{variable: {origin, source, method, comment}}`` for define.xml.
     """
     issues = issues if issues is not None else IssueLog()
     name = name.upper()
-    if isinstance(spec, str) or (isinstance(overrides, str) and overrides):
-        spec = load_spec(spec if isinstance(spec, str) else spec.standard,
-                         overrides if isinstance(overrides, str) else None)
+    override_path = overrides if isinstance(overrides, (str, os.PathLike)) and overrides \
+        else None
+    if isinstance(spec, str) or override_path:
+        spec = load_spec(spec if isinstance(spec, str) else spec.standard, override_path)
     if spec.has(name):
         meta = spec.dataset(name)
     else:
