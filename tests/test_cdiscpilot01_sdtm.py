@@ -149,3 +149,7 @@ def test_07_trial_design_and_subject_domains_built(result):
     assert res.frames["AE"]["EPOCH"].isin(["SCREENING", "TREATMENT"]).mean() > 0.9
     sv = res.frames["SV"]
     assert not sv.duplicated(["USUBJID", "VISITNUM"]).any()
+    # a visit seen in DS and EX links back to both records
+    both = sv[sv[SRC_FILE] == "ds_raw.csv; ec_raw.csv"]
+    assert len(both) > 0 and both[SRC_ROW].str.match(r"^ds_raw\.csv:\d+(; ds_raw\.csv:\d+)*; "
+                                                      r"ec_raw\.csv:\d+").all()

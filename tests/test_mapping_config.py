@@ -245,3 +245,51 @@ def test_22_lookup_one_to_many_is_an_issue(tmp_path):
     rec = res.reconciliation.set_index("source_file")
     assert rec.loc["s.csv", "rejected"] == 3 and "lookups" in rec.loc["s.csv", "reason"]
     assert pd.Series(rec["mapped"] + rec["rejected"]).eq(rec["raw_records"]).all()
+
+
+# --- property: the loader only ever raises located ConfigErrors -----------------------------
+
+_KEYS = ["domain", "sources", "steps", "target", "algorithm", "source", "rules", "when", "then",
+         "else", "filter", "column", "in", "value", "parts", "build", "transpose", "x"]
+_SCALARS = ["AE", "assign", "conditional", "hardcode", "lookup", "ts", "1", "supp", None]
+
+
+def test_23_any_yaml_text_gives_config_error_or_data():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list("ab:- \n\t&*![]{}'\"#%@|>?,~01\x00é<"))
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.text(alphabet, max_size=60))
+    def check(text):
+        try:
+            loads_yaml(text, "f.yaml")
+        except ConfigError as exc:
+            assert exc.location.file == "f.yaml"
+
+    check()
+
+
+def test_24_any_mapping_structure_gives_located_problems():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from pydantic import ValidationError
+
+    from converter.mapping.base import problems_from_validation
+    from converter.mapping.models import DomainMapping
+
+    data = st.recursive(st.sampled_from(_SCALARS), lambda c: st.one_of(
+        st.lists(c, max_size=3), st.dictionaries(st.sampled_from(_KEYS), c, max_size=4)),
+        max_leaves=12)
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data)
+    def check(d):
+        try:
+            DomainMapping.model_validate(d)
+        except ValidationError as exc:
+            problems = problems_from_validation(exc, d, {(): 1}, "f.yaml")
+            assert problems and all(p.location.file == "f.yaml" for p in problems)
+
+    check()
