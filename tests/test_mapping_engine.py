@@ -218,3 +218,14 @@ def test_08_odm_item_group_source(tmp_path):
     assert dm[["USUBJID", "SEX"]].values.tolist() == [["S-001", "F"]]
     assert dm[SRC_ROW].iloc[0].startswith("SubjectData[@SubjectKey='001']")
     assert res.reconciliation["source_file"].tolist() == ["study.xml"]
+
+
+def test_09_lookup_of_dm_reference_date_runs_after_dm_phase_2(tmp_path):
+    root, raw = study_dir(tmp_path)
+    ae = AE.replace("  - {target: AESEQ", "  - {target: RFST, algorithm: lookup, from_domain: DM,"
+                    " by: {USUBJID: USUBJID}, value: RFSTDTC, multiple: first}\n"
+                    "  - {target: AESEQ")
+    (root / "sdtm" / "ae.yaml").write_text(ae)
+    res = run_sdtm(load_study(root), raw, IssueLog())
+    assert res.frames["AE"]["RFST"].tolist() == ["2014-01-01", "2014-01-01"]
+    assert res.origins["AE"]["RFST"]["source"] == "DM RFSTDTC"

@@ -144,7 +144,7 @@ def _phases(m_steps: list[StepBase]) -> list[int]:
     by_target: dict[str, int] = {}
     phases = []
     for step in m_steps:
-        ph = max(REGISTRY[s.algorithm].phase for s in _walk([step]))
+        ph = max(REGISTRY[s.algorithm].phase_of(s) for s in _walk([step]))
         for v in step.variables():
             ph = max(ph, by_target.get(v, 1))
         phases.append(ph)
@@ -216,13 +216,10 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
     origins: dict[str, dict[str, dict]] = {}
     supp_frames: dict[str, pd.DataFrame] = {}
 
+    # DM first in every phase: its phase-2 reference dates read the other domains' phase-1
+    # variables, and the other domains' phase-2 lookups of DM then see them
     order = sorted(doms, key=lambda d: (d != "DM", d))
     for phase in (1, 2, 3, 4, 5):
-        if phase == 2:
-            # DM reads the other domains: their phase-2 steps (lookups of DM) run after DM's
-            order = sorted(doms, key=lambda d: (d == "DM", d))
-            order = [d for d in order if d != "DM"]
-            order = ["DM", *order] if "DM" in doms else order
         if phase == 3 and "SE" in study.domains:
             frames["SE"] = trial_design.build("se", study, frames, issues)
         for dom in order:

@@ -208,5 +208,10 @@ class AlgorithmSpec:
     describe: Callable[[Any], str] = lambda p: ""
     source: Callable[[Any, dict[str, str]], str | None] = lambda p, files: None
 
+    phase_of_params: Callable[[Any], int] | None = None
+
+    def phase_of(self, params: Any) -> int:
+        return self.phase_of_params(params) if self.phase_of_params else self.phase
+
     def origin_of(self, params: Any) -> str:
         return self.origin(params) if callable(self.origin) else self.origin

@@ -85,6 +85,7 @@ def run(p: Lookup, ctx: StepContext) -> pd.Series:
 
 ALGORITHM = AlgorithmSpec(
     name="lookup", params=Lookup, run=run, phase=1, origin="Derived",
+    phase_of_params=lambda p: 2 if p.from_domain else 1,
     summary="Take a value from another source or domain by key (one-to-many is an error).",
     describe=lambda p: f"{p.value} from {p.from_source or p.from_domain} matched on "
     + ", ".join(f"{a}={b}" for a, b in p.by.items()),
