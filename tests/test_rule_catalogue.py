@@ -69,13 +69,23 @@ def adtte(cnsr, aval):
               PARAMCD=["TTDEATH", "TTDEATH"], AVAL=aval, CNSR=cnsr)
 
 
-def define_file(tmp_path, groups: dict[str, list[str]]):
-    items, defs = [], []
+def define_file(tmp_path, groups: dict[str, list[str]], codelists=None):
+    """A minimal define.xml; ``codelists`` maps (dataset, variable) to its coded values."""
+    items, defs, lists = [], [], []
     for name, variables in groups.items():
         refs = "".join(f'<ItemRef ItemOID="IT.{name}.{v}" Mandatory="No"/>' for v in variables)
         items.append(f'<ItemGroupDef OID="IG.{name}" Name="{name}" Repeating="No">{refs}'
                      "</ItemGroupDef>")
-        defs += [f'<ItemDef OID="IT.{name}.{v}" Name="{v}" DataType="text"/>' for v in variables]
+        for v in variables:
+            terms = (codelists or {}).get((name, v))
+            ref = f'<CodeListRef CodeListOID="CL.{name}.{v}"/>' if terms else ""
+            defs.append(f'<ItemDef OID="IT.{name}.{v}" Name="{v}" DataType="text">{ref}'
+                        "</ItemDef>")
+            if terms:
+                lists.append(f'<CodeList OID="CL.{name}.{v}" Name="{v}" DataType="text">'
+                             + "".join(f'<EnumeratedItem CodedValue="{t}"/>' for t in terms)
+                             + "</CodeList>")
+    defs += lists
     xml = ('<?xml version="1.0" encoding="UTF-8"?>'
            '<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" '
            'xmlns:def="http://www.cdisc.org/ns/def/v2.1"><Study OID="S1"><MetaDataVersion '
@@ -206,6 +216,10 @@ CASES = {
                           lambda: [ae(AESTDTC=["", "2014-01-13"], AEOCCUR=["N", "Y"])], None),
     "SDTM.DY.START_LE_END": (lambda: [ae(AESTDY=[5.0, 1.0], AEENDY=[4.0, 1.0])],
                              lambda: [ae(AESTDY=[5.0, 1.0], AEENDY=[5.0, None])], None),
+    "DEFINE.CODELIST.VALUES": (
+        lambda: [dm(SEX=["F", "U"])], lambda: [dm(SEX=["F", "M"])],
+        lambda p: define_file(p, {"DM": list(dm(SEX=["F", "M"]).data.columns)},
+                              codelists={("DM", "SEX"): ["F", "M"]})),
     "DEFINE.DATASET.DESCRIBED": (lambda: [dm(), ae()], lambda: [dm()],
                                  lambda p: define_file(p, {"DM": list(dm().data.columns)})),
     "DEFINE.DATASET.PRESENT": (lambda: [dm()], lambda: [dm(), ae()],

@@ -48,7 +48,7 @@ class Context:
         self.define_path = Path(define_path) if define_path else None
         self._cache: dict[tuple, object] = {}
         self._define: dict[str, list[str]] | None = None
-        self._define_keys: dict[str, list[str]] = {}
+        self._define_info = None
         self.notes: list[str] = []
 
     def note(self, text: str) -> None:
@@ -180,14 +180,21 @@ class Context:
             return None
         if self._define is None:
             from converter.validate.define_reader import read_define
-            self._define, self._define_keys = read_define(self.define_path)
+            self._define_info = read_define(self.define_path)
+            self._define = self._define_info.variables
         return self._define
 
     def define_keys(self, name: str) -> list[str]:
         """Key variables define.xml declares for dataset ``name`` (empty without define)."""
         if self.define() is None:
             return []
-        return self._define_keys.get(name.upper(), [])
+        return self._define_info.keys.get(name.upper(), [])
+
+    def define_codelists(self, name: str) -> dict:
+        """{variable: BoundCodelist} define.xml binds for dataset ``name`` (empty without)."""
+        if self.define() is None:
+            return {}
+        return self._define_info.codelists.get(name.upper(), {})
 
 
 def number_text(s: pd.Series) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from converter.model import Dataset
@@ -48,3 +49,24 @@ def variables_in_define(ctx: Context, ds: Dataset, direction: str = "data_in_def
     else:
         raise ValueError(f"direction must be data_in_define or define_in_data, not {direction!r}")
     return findings(variable=names, value=names)
+
+
+@operator("values_in_define_codelists")
+def values_in_define_codelists(ctx: Context, ds: Dataset) -> pd.DataFrame:
+    """Values of variables that define.xml binds to a codelist are terms of that codelist
+    (CodeListItem or EnumeratedItem CodedValue; numbers compared as written, 1.0 = '1').
+    Codelists without terms (external dictionaries such as MedDRA) are not checked."""
+    _define(ctx)
+    bound = {v: cl for v, cl in ctx.define_codelists(ds.name).items() if v in ds.data.columns}
+    if not bound:
+        raise Skip(f"define.xml binds no codelist to a variable of {ds.name}")
+    parts = []
+    for variable, codelist in bound.items():
+        text = ctx.text(ds, variable)
+        terms = codelist.terms
+        bad = (text.notna() & ~text.isin(terms)).to_numpy()
+        rows = np.flatnonzero(bad)
+        if len(rows):
+            parts.append(findings(row=rows, variable=variable, value=text.to_numpy()[rows],
+                                  expected=codelist.name, codelist=codelist.name))
+    return pd.concat(parts, ignore_index=True) if parts else None
