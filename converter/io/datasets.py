@@ -229,9 +229,16 @@ def _read_csv(path: Path, encoding: str | None) -> Dataset:
             vm = VariableMeta(name=col, type="Num" if num else "Char",
                               data_type="float" if num else "text")
         if vm.type == "Num":
-            text = df[col].astype("string").str.strip()
-            sas_missing = text.str.fullmatch(r"\.[A-Z_]?").fillna(False).to_numpy(dtype=bool)
-            values = pd.to_numeric(text.where(~sas_missing), errors="coerce")
+            values = pd.to_numeric(df[col], errors="coerce")
+            failed = (values.isna() & df[col].notna()).to_numpy()
+            sas_missing = np.zeros(len(df), dtype=bool)
+            text = df[col]
+            if failed.any():   # only the values that are not numbers: '.', '.A'-'.Z', '._'
+                text = df[col].astype("string").str.strip()
+                sas_missing = failed & text.str.fullmatch(r"\.[A-Z_]?").fillna(False).to_numpy(
+                    dtype=bool)
+                values = values.where(~failed, pd.to_numeric(text.where(failed & ~sas_missing),
+                                                             errors="coerce"))
             bad = values.isna() & df[col].notna() & ~sas_missing
             if bad.any():
                 first = int(np.flatnonzero(bad.to_numpy())[0])
