@@ -195,3 +195,19 @@ def test_to_text_01_numbers_without_trailing_zeros():
     got, _ = run({"target": "LBSTRESC", "algorithm": "to_text", "variable": "N"},
                  raw(A=[1, 2, 3]), {"N": [12.5, 3.0, None]})
     assert values(got) == ["12.5", "3", None]
+
+
+def test_trial_design_03_se_element_start_from_another_domain():
+    st = study(trial_design={
+        "arms": [{"armcd": "A", "arm": "Arm A", "elements": ["TRT", "FU"]}],
+        "elements": [{"etcd": "TRT", "element": "Drug", "epoch": "TREATMENT",
+                      "start_rule": "dose", "start": "RFXSTDTC"},
+                     {"etcd": "FU", "element": "Follow-up", "epoch": "FOLLOW-UP",
+                      "start_rule": "after last dose",
+                      "start": {"domain": "EX", "variable": "EXENDTC", "pick": "last"},
+                      "end": "RFPENDTC"}]})
+    dm = raw(USUBJID=["S1"], ACTARMCD=["A"], RFXSTDTC=["2014-01-10"], RFPENDTC=["2014-06-01"])
+    ex = raw(USUBJID=["S1", "S1"], EXENDTC=["2014-02-01", "2014-03-01"])
+    se = trial_design.build("se", st, {"DM": dm, "EX": ex}, IssueLog())
+    assert se[["ETCD", "SESTDTC", "SEENDTC"]].values.tolist() == [
+        ["TRT", "2014-01-10", "2014-03-01"], ["FU", "2014-03-01", "2014-06-01"]]

@@ -31,7 +31,7 @@ from converter.errors import ConfigError
 from converter.issues import SEVERITIES
 from converter.mapping.base import Strict, problems_from_validation, raise_problems, suggest
 from converter.mapping.models import DomainMapping
-from converter.mapping.steps import StepBase
+from converter.mapping.steps import Condition, StepBase
 from converter.mapping.yamlsafe import load_yaml
 from converter.paths import confined
 
@@ -75,6 +75,20 @@ class Arm(Strict):
     branch: str | None = None
 
 
+class ElementDate(Strict):
+    """A per-subject date from a mapped domain: the first/last complete ``variable``."""
+
+    domain: str
+    variable: str
+    pick: Literal["first", "last"] = "first"
+    where: list[Condition] = []
+
+    @field_validator("where", mode="before")
+    @classmethod
+    def _listify(cls, v: object) -> object:
+        return [v] if isinstance(v, dict) else v
+
+
 class Element(Strict):
     etcd: str
     element: str
@@ -82,8 +96,10 @@ class Element(Strict):
     start_rule: str
     end_rule: str | None = None
     duration: str | None = None
-    start: str | None = None   # DM variable whose date starts this element in SE
-    end: str | None = None     # DM variable whose date ends it (when it is a subject's last)
+    # when the element starts (ends, if it is a subject's last) in SE: a DM variable such as
+    # RFXSTDTC, or a date taken from another domain ({domain: EX, variable: EXENDTC, pick: last})
+    start: str | ElementDate | None = None
+    end: str | ElementDate | None = None
 
 
 class TrialVisit(Strict):

@@ -8,8 +8,8 @@ Builders are pure functions of the study config and the frames mapped so far. A 
   that reviewers expect (SSTDTC first: FDA technical rejection criterion 1734) are MAP.TS issues.
 - TA, TE, TV, TI: the declared arms, elements, visits and criteria.
 - SE: per subject, the elements of the actual arm (ACTARMCD) in order; an element starts on
-  the DM date named by its ``start`` and ends when the next one starts (the last ends on its
-  ``end`` date). Subjects not in a declared arm (screen failures) get the first element only.
+  the date named by its ``start`` (a DM variable, or the first/last date of a variable of
+  another domain) and ends when the next one starts (the last ends on its ``end`` date). Subjects not in a declared arm (screen failures) get the first element only.
 - SV: one record per subject and visit seen in any mapped domain with VISITNUM, VISIT and a
   date: SVSTDTC/SVENDTC the earliest/latest complete date. Its provenance joins every
   contributing record: source files "a.csv; b.csv", source rows "a.csv:3; b.csv:7".
@@ -128,6 +128,27 @@ SE_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "SESEQ", "ETCD", "ELEMENT", "TAETO
               "SESTDTC", "SEENDTC"]
 
 
+def subject_dates(rule, frames: dict[str, pd.DataFrame], study) -> pd.Series:
+    """Per-subject date (index USUBJID) named by an element's ``start``/``end``."""
+    from converter.mapping.steps import StepContext, evaluate_all
+
+    if rule is None:
+        return pd.Series(dtype=object)
+    if isinstance(rule, str):
+        dm = frames["DM"].drop_duplicates("USUBJID").set_index("USUBJID")
+        return dm[rule] if rule in dm else pd.Series(dtype=object)
+    frame = frames.get(rule.domain)
+    if frame is None or rule.variable not in frame or "USUBJID" not in frame:
+        return pd.Series(dtype=object)
+    if rule.where:
+        ctx = StepContext(domain=rule.domain, raw=frame, out=frame, study=study,
+                          issues=IssueLog())
+        frame = frame[evaluate_all(rule.where, ctx).to_numpy()]
+    vals = frame[["USUBJID", rule.variable]].dropna()
+    vals = vals[vals[rule.variable].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")]
+    return vals.groupby("USUBJID")[rule.variable].agg("min" if rule.pick == "first" else "max")
+
+
 def build_se(study, frames, issues) -> pd.DataFrame:
     td = study.config.trial_design
     dm = frames.get("DM")
@@ -135,8 +156,7 @@ def build_se(study, frames, issues) -> pd.DataFrame:
         return pd.DataFrame(columns=SE_COLUMNS + [SRC_FILE, SRC_ROW])
     te = {e.etcd: e for e in td.elements}
     plan = pd.DataFrame([{"ACTARMCD": a.armcd, "TAETORD": float(i), "ETCD": e,
-                          "ELEMENT": te[e].element, "EPOCH": te[e].epoch,
-                          "start": te[e].start, "end": te[e].end}
+                          "ELEMENT": te[e].element, "EPOCH": te[e].epoch}
                          for a in td.arms for i, e in enumerate(a.elements, start=1)])
     first = td.arms[0].elements[0]
     subj = dm[["USUBJID"]].copy()
@@ -145,22 +165,22 @@ def build_se(study, frames, issues) -> pd.DataFrame:
     known = subj["ACTARMCD"].isin(set(plan["ACTARMCD"]))
     planned = subj[known].merge(plan, on="ACTARMCD", how="inner")
     other = subj[~known].assign(TAETORD=1.0, ETCD=first, ELEMENT=te[first].element,
-                                EPOCH=te[first].epoch, start=te[first].start, end=te[first].end)
+                                EPOCH=te[first].epoch)
     se = pd.concat([planned, other], ignore_index=True)
-    dmi = dm.drop_duplicates("USUBJID").set_index("USUBJID")
-
-    def dm_value(var_col: str) -> pd.Series:
-        vals = pd.Series(None, index=se.index, dtype=object)
-        for var in se[var_col].dropna().unique():
-            if var in dmi:
-                sel = se[var_col].eq(var)
-                vals[sel] = se.loc[sel, "USUBJID"].map(dmi[var]).to_numpy()
-        return vals
-
-    se["SESTDTC"] = dm_value("start")
+    starts = pd.Series(None, index=se.index, dtype=object)
+    ends = pd.Series(None, index=se.index, dtype=object)
+    for etcd, element in te.items():  # a few elements; each date rule computed once
+        sel = se["ETCD"].eq(etcd)
+        if not sel.any():
+            continue
+        starts[sel] = se.loc[sel, "USUBJID"].map(subject_dates(element.start, frames,
+                                                               study)).to_numpy()
+        ends[sel] = se.loc[sel, "USUBJID"].map(subject_dates(element.end, frames,
+                                                             study)).to_numpy()
+    se["SESTDTC"] = starts
     se = se[se["SESTDTC"].notna()].sort_values(["USUBJID", "TAETORD"], kind="mergesort")
     nxt = se.groupby("USUBJID")["SESTDTC"].shift(-1)
-    end = dm_value("end").reindex(se.index)
+    end = ends.reindex(se.index)
     se["SEENDTC"] = nxt.where(nxt.notna(), end)
     se["STUDYID"] = study.config.study_id
     se["DOMAIN"] = "SE"
