@@ -255,3 +255,23 @@ def test_split_parts_read_back_as_one_dataset(tmp_path):
     assert list(folder) == ["LB"]
     assert folder["LB"].data["USUBJID"].tolist() == ds.data["USUBJID"].tolist()
     assert folder["LB"].data["X"].tolist() == ds.data["X"].tolist()
+
+
+def test_lengths_from_metadata_kept_or_grown(tmp_path):
+    ds = _dataset({"A": ["ab", "abcdef"], "B": ["x", "y"]})
+    ds.meta.variables[0].length = 2      # stale metadata: a value is longer
+    ds.meta.variables[1].length = 20     # wider than needed: kept (as in the source)
+    log = IssueLog()
+    [out] = write_xpt(ds, tmp_path / "g.xpt", created=CREATED, issues=log, chunk_rows=1)
+    back, meta = pyreadstat.read_xport(str(out))
+    assert meta.variable_storage_width == {"A": 6, "B": 20}
+    assert back["A"].tolist() == ["ab", "abcdef"] and len(log) == 0
+
+
+def test_categorical_and_nullable_columns(tmp_path):
+    ds = _dataset({"C": ["a", "b"], "N": [1.0, 2.0]}, num=("N",))
+    ds.data["C"] = pd.Categorical(["b", None], categories=["a", "b"])
+    ds.data["N"] = pd.array([1, None], dtype="Int64")
+    [out] = write_xpt(ds, tmp_path / "c.xpt", created=CREATED)
+    back, _ = pyreadstat.read_xport(str(out))
+    assert back["C"].tolist() == ["b", ""] and back["N"][0] == 1 and np.isnan(back["N"][1])
