@@ -293,3 +293,19 @@ def test_24_any_mapping_structure_gives_located_problems():
             assert problems and all(p.location.file == "f.yaml" for p in problems)
 
     check()
+
+
+def test_25_check_with_raw_reports_missing_columns(tmp_path):
+    root = make_study(tmp_path, dm=DM.replace("source: GENDER", "source: GENDR"))
+    assert problems(root) == []  # without data the mapping is well formed
+    r = _in_process("check", str(root), "--raw", str(tmp_path / "raw"))
+    assert r.exit_code == 2
+    assert "dm.yaml:9" in r.output and "column 'GENDR' is not in dm.csv" in r.output
+
+
+def test_26_invalid_regular_expressions_refused_before_data(tmp_path):
+    dm = DM + "  - target: X\n    algorithm: conditional\n    rules:\n" \
+              "      - {when: {column: SUBJ, matches: '(['}, then: {algorithm: hardcode, " \
+              "value: Y}}\n"
+    (msg,) = problems(make_study(tmp_path, dm=dm))
+    assert "dm.yaml:13" in msg and "not a valid regular expression" in msg

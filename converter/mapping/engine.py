@@ -191,6 +191,13 @@ def _origin_entry(step: StepBase, src_file: str) -> dict:
             "algorithm": step.algorithm}
 
 
+def check_sources(study: Study, raw_dir: str | Path) -> None:
+    """Read the raw sources and check every raw column the mappings name (no mapping)."""
+    used = list(dict.fromkeys(s for m in study.domains.values() for s in m.sources))
+    sources = _read_sources(study, Path(raw_dir), used, IssueLog())
+    _check_columns(study, sources)
+
+
 def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
              progress: Callable[..., None] | None = None) -> SdtmResult:
     """Map every domain of ``study`` from the raw files in ``raw_dir``.

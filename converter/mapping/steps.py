@@ -10,13 +10,14 @@ being confused with the SDTM variable ``AEDECOD``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from converter.issues import IssueLog
 from converter.mapping.base import Strict
@@ -44,6 +45,16 @@ class Condition(Strict):
     not_in: list[str] | None = None
     missing: bool | None = None
     matches: str | None = None
+
+    @field_validator("matches")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"'matches' is not a valid regular expression: {exc}") from None
+        return v
 
     @model_validator(mode="after")
     def _one_each(self) -> Condition:

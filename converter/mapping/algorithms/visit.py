@@ -9,10 +9,12 @@ name upper-cased. Any other unknown name is a MAP.VISIT issue and stays empty.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import field_validator
 
 from converter.mapping.dates import to_date
 from converter.mapping.fast import clean_uniques, take
@@ -25,6 +27,15 @@ class Visit(StepBase):
     value: Literal["number", "name"] = "number"
     date: str | None = None
     unscheduled: str = r"(?i)^\s*unsch"
+
+    @field_validator("unscheduled")
+    @classmethod
+    def _regex(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"'unscheduled' is not a valid regular expression: {exc}") from None
+        return v
 
     def columns(self) -> list[str]:
         return [self.source]
