@@ -52,6 +52,23 @@ def render_catalogue(rules: list[Rule] | None = None) -> str:
         lines.append("| " + " | ".join(_cell(x) for x in (
             f"`{r.id}`", r.severity, _scope(r), r.title, f"`{r.operator}`", r.authority,
             ", ".join(r.p21))) + " |")
+    lines += ["", "### Operators", "", render_operators()]
+    return "\n".join(lines)
+
+
+def render_operators() -> str:
+    """The operators rules can name, with their parameters and what they check."""
+    import inspect
+
+    from converter.validate.operators import OPERATORS, parameters
+
+    lines = ["| operator | parameters | checks |", "|---|---|---|"]
+    for name in sorted(OPERATORS):
+        params = ", ".join(
+            p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+            for p in parameters(name).values())
+        doc = " ".join((inspect.getdoc(OPERATORS[name]) or "").split("\n\n")[0].split())
+        lines.append(f"| `{name}` | {_cell(params)} | {_cell(doc)} |")
     return "\n".join(lines) + "\n"
 
 
