@@ -658,7 +658,7 @@ def _emit(source, path: Path, planned: dict[str, int], created: datetime, modifi
 def write_xpt(dataset: Dataset, path: str | Path, *, created: datetime,
               max_bytes: int = 5 * 10**9, issues: IssueLog | None = None,
               encoding: str = "ascii", on_non_ascii: str = "keep",
-              modified: datetime | None = None, chunk_rows: int = 100_000) -> list[Path]:
+              modified: datetime | None = None, chunk_rows: int = 65_536) -> list[Path]:
     """Write ``dataset`` as SAS XPT v5; return the file(s) written (more than one when split).
 
     ``encoding``: "ascii" (default; non-ASCII text is logged as XPT.NONASCII and handled per
@@ -678,7 +678,7 @@ def write_xpt_parquet(parquet: str | Path, path: str | Path, *, created: datetim
                       meta: DatasetMeta | None = None, max_bytes: int = 5 * 10**9,
                       issues: IssueLog | None = None, encoding: str = "ascii",
                       on_non_ascii: str = "keep", modified: datetime | None = None,
-                      chunk_rows: int = 250_000) -> list[Path]:
+                      chunk_rows: int = 65_536) -> list[Path]:
     """Stream a Parquet file to XPT in bounded memory (row batches of ``chunk_rows``).
 
     ``meta`` defaults to the metadata stored by ``convert`` in the Parquet schema
