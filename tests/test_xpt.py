@@ -275,3 +275,26 @@ def test_categorical_and_nullable_columns(tmp_path):
     [out] = write_xpt(ds, tmp_path / "c.xpt", created=CREATED)
     back, _ = pyreadstat.read_xport(str(out))
     assert back["C"].tolist() == ["b", ""] and back["N"][0] == 1 and np.isnan(back["N"][1])
+
+
+def _layout(raw: bytes) -> tuple[list[bytes], bytes]:
+    """NAMESTR records (first 88 bytes: every field up to npos) and the observation block."""
+    pos = 7 * RECORD
+    nvars = int(raw[pos + 54:pos + 58])
+    pos += RECORD
+    names = [raw[pos + i * 140:pos + i * 140 + 88] for i in range(nvars)]
+    pos += nvars * 140 + (-nvars * 140) % RECORD + RECORD
+    return names, raw[pos:]
+
+
+def test_pilot_namestr_and_observations_byte_identical_to_sas(shared, tmp_path):
+    # the pilot files were written by SAS: our NAMESTRs (types, lengths, names, labels,
+    # formats, positions) and every observation byte (IBM floats, padding) must match
+    for src in _pilot_files(shared):
+        encoding, _ = _enc(src)
+        [out] = write_xpt(read_dataset(src), tmp_path / src.name, created=CREATED,
+                          encoding=encoding)
+        names_sas, obs_sas = _layout(src.read_bytes())
+        names_ours, obs_ours = _layout(out.read_bytes())
+        assert names_ours == names_sas, src.name
+        assert obs_ours == obs_sas, src.name
