@@ -129,8 +129,12 @@ def derive_vars_dt(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, *,
     """
     require_columns(dataset, [dtc, *max_dates], what="derive_vars_dt")
     _check_levels(highest_imputation, date_imputation, "first")
-    parts = compute_dtc_parts(dataset[dtc])
-    date, flag = _impute_date(parts, _LEVELS[highest_imputation], date_imputation)
+    def per_value(u: pd.Series) -> pd.DataFrame:
+        d, f = _impute_date(compute_dtc_parts(u), _LEVELS[highest_imputation], date_imputation)
+        return pd.DataFrame({"date": d, "flag": f})
+
+    res = _by_distinct(dataset[dtc], per_value)
+    date, flag = res["date"], res["flag"]
     for col in max_dates:
         cap = pd.to_datetime(dataset[col]).dt.normalize()
         over = flag.notna() & cap.notna() & (date > cap)
@@ -157,7 +161,21 @@ def derive_vars_dtm(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, *,
     require_columns(dataset, [dtc], what="derive_vars_dtm")
     _check_levels(highest_imputation, date_imputation, time_imputation)
     level = _LEVELS[highest_imputation]
-    parts = compute_dtc_parts(dataset[dtc])
+    res = _by_distinct(dataset[dtc], lambda u: _dtm_of(u, level, date_imputation,
+                                                       time_imputation))
+    dtm, dflag, tflag, ok = res["dtm"], res["dflag"], res["tflag"], res["ok"].astype(bool)
+    out = dataset.copy(deep=False)
+    out[f"{new_vars_prefix}DTM"] = dtm.astype("datetime64[ns]")
+    if flag_imputation in ("auto", "both", "date") and level >= _LEVELS["D"]:
+        out[f"{new_vars_prefix}DTF"] = dflag.where(ok, None)
+    if flag_imputation in ("auto", "both", "time"):
+        out[f"{new_vars_prefix}TMF"] = tflag
+    return out
+
+
+def _dtm_of(u: pd.Series, level: int, date_imputation: str, time_imputation: str
+            ) -> pd.DataFrame:
+    parts = compute_dtc_parts(u)
     date, dflag = _impute_date(parts, level, date_imputation)
     first = time_imputation == "first"
     hh, mm, ss = parts["H"], parts["M"], parts["S"]
@@ -171,16 +189,20 @@ def derive_vars_dtm(dataset: pd.DataFrame, new_vars_prefix: str, dtc: str, *,
     mi = mm.where(~(miss_h | miss_m), 0 if first else 59)
     s = ss.where(~(miss_h | miss_m | miss_s), 0 if first else 59)
     dtm = (date + pd.to_timedelta(h.fillna(0) * 3600 + mi.fillna(0) * 60 + s.fillna(0), unit="s"))
-    dtm = dtm.where(ok)
-    tflag = pd.Series(np.select([(ok & miss_h).to_numpy(), (ok & miss_m).to_numpy(),
-                                 (ok & miss_s).to_numpy()], ["H", "M", "S"], default=None
-                                ).astype(object), index=dataset.index, dtype=object)
-    out = dataset.copy(deep=False)
-    out[f"{new_vars_prefix}DTM"] = dtm.astype("datetime64[ns]")
-    if flag_imputation in ("auto", "both", "date") and level >= _LEVELS["D"]:
-        out[f"{new_vars_prefix}DTF"] = dflag.where(ok, None)
-    if flag_imputation in ("auto", "both", "time"):
-        out[f"{new_vars_prefix}TMF"] = tflag
+    tflag = np.select([(ok & miss_h).to_numpy(), (ok & miss_m).to_numpy(),
+                       (ok & miss_s).to_numpy()], ["H", "M", "S"], default=None).astype(object)
+    return pd.DataFrame({"dtm": dtm.where(ok), "dflag": dflag, "tflag": tflag, "ok": ok},
+                        index=u.index)
+
+
+def _by_distinct(values: pd.Series, fn) -> pd.DataFrame:
+    """Run ``fn`` (Series → DataFrame, one row per input) on the distinct values only and
+    spread the result back to every row: dates repeat heavily in findings domains."""
+    codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    distinct = pd.Series(list(uniques) + [None], dtype=object)
+    res = fn(distinct).reset_index(drop=True)
+    out = res.iloc[np.where(codes < 0, len(distinct) - 1, codes)].reset_index(drop=True)
+    out.index = values.index
     return out
 
 
