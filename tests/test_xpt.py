@@ -298,3 +298,12 @@ def test_pilot_namestr_and_observations_byte_identical_to_sas(shared, tmp_path):
         names_ours, obs_ours = _layout(out.read_bytes())
         assert names_ours == names_sas, src.name
         assert obs_ours == obs_sas, src.name
+
+
+def test_codec_errors_are_located(tmp_path):
+    ds = _dataset({"T": ["ok", "日本"]})
+    with pytest.raises(ConfigError, match="'日本' cannot be written in cp1252"):
+        write_xpt(ds, tmp_path / "e.xpt", created=CREATED, encoding="cp1252")
+    with pytest.raises(ConfigError, match="unknown text encoding"):
+        write_xpt(ds, tmp_path / "e.xpt", created=CREATED, encoding="no-such-codec")
+    assert not (tmp_path / "e.xpt").exists()

@@ -161,8 +161,25 @@ def _to_codec(arr: pa.Array, encoding: str) -> pa.Array:
     if _is_utf8(encoding):
         return arr
     s = pd.Series(arr.to_numpy(zero_copy_only=False), dtype=object)
-    encoded = s.str.encode(encoding, errors="strict")
+    try:
+        encoded = s.str.encode(encoding, errors="strict")
+    except UnicodeEncodeError:
+        bad = s[s.map(lambda x: _fails(x, encoding))]
+        raise ConfigError(f"text '{bad.iloc[0]}' cannot be written in {encoding} "
+                          f"({len(bad)} value(s) in this chunk)", key="encoding",
+                          hint="write with encoding='utf-8', or 'ascii' (the default) which "
+                               "reports non-ASCII values") from None
+    except LookupError:
+        raise ConfigError(f"unknown text encoding '{encoding}'", key="encoding") from None
     return pa.array(encoded.to_numpy(dtype=object), type=pa.binary())
+
+
+def _fails(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _scatter(arr: pa.Array, width: int) -> np.ndarray:
