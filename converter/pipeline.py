@@ -74,7 +74,7 @@ def _finish_metadata(frames: dict[str, pd.DataFrame], spec, issues: IssueLog, *,
                                  origins=origins.get(name))
         datasets[ds.name] = ds
         if lin is not None and len(lin):
-            lineage.append(lin)
+            lineage.append(lin.astype(object))
     lineage_df = pd.concat(lineage, ignore_index=True) if lineage else pd.DataFrame()
     return datasets, lineage_df
 
