@@ -222,6 +222,9 @@ def test_headers_formats_and_determinism(tmp_path):
     assert meta.table_name == "TEST" and meta.file_label == "Test data"
     c = write_xpt(ds, tmp_path / "c.xpt", created=datetime(2025, 1, 1))[0].read_bytes()
     assert c != a and len(c) == len(a)
+    back = read_dataset(tmp_path / "a.xpt")
+    assert (back.meta.variables[1].format, back.meta.variables[1].informat) == ("8.2", "BEST12.")
+    assert back.meta.variables[0].format == "DATE9."
     assert parse_format("E8601DA.") == ("E8601DA", 0, 0)
     assert parse_format("$CHAR20.") == ("$CHAR", 20, 0)
 

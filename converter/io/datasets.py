@@ -88,13 +88,14 @@ def _read_readstat(path: Path, kind: str, encoding: str | None) -> Dataset:
             last = exc
     else:
         raise InputError(f"cannot read {kind.upper()} file: {last}", file=str(path))
-    codes = {}
-    if kind == "xpt" and len(df):
-        from converter.io.xpt import read_missing_codes
+    codes, informats = {}, {}
+    if kind == "xpt":
+        from converter.io.xpt import read_informats, read_missing_codes
         try:
-            codes = read_missing_codes(path, len(df))
+            codes = read_missing_codes(path, len(df)) if len(df) else {}
+            informats = read_informats(path)
         except (ValueError, IndexError):
-            codes = {}
+            codes, informats = {}, {}
     variables = []
     data = {}
     for name in meta.column_names:
@@ -104,7 +105,7 @@ def _read_readstat(path: Path, kind: str, encoding: str | None) -> Dataset:
             name=name, label=meta.column_names_to_labels.get(name) or "",
             type="Num" if num else "Char",
             length=int(meta.variable_storage_width.get(name) or (8 if num else 1)),
-            format=fmt, display_format=fmt,
+            format=fmt, display_format=fmt, informat=informats.get(name),
             data_type=("date" if fmt and fmt.upper().startswith(("DATE", "E8601DA", "YYMMDD"))
                        else "datetime" if fmt and fmt.upper().startswith(("DATETIME", "E8601DT"))
                        else "time" if fmt and fmt.upper().startswith(("TIME", "E8601TM"))

@@ -714,15 +714,8 @@ def write_xpt_parquet(parquet: str | Path, path: str | Path, *, created: datetim
                   encoding=encoding, on_non_ascii=on_non_ascii, chunk_rows=chunk_rows)
 
 
-def read_missing_codes(path: str | Path, nrows: int) -> dict[str, np.ndarray]:
-    """Missing-value codes of the numeric variables of the first member of an XPT v5 file.
-
-    pyreadstat reads SAS special missing values of XPT files as plain NaN; this reads the first
-    byte of each numeric cell (vectorised over the observation block) so that ``.A``-``.Z`` and
-    ``._`` survive a round trip. Returns ``{name: uint8 codes}`` (0 = value present) for numeric
-    variables holding at least one missing value.
-    """
-    raw = np.memmap(path, dtype=np.uint8, mode="r")
+def _namestrs(raw: np.ndarray, path) -> tuple[list[dict], int]:
+    """The NAMESTR fields of the first member and the offset of its observations."""
     head = bytes(raw[: 8 * RECORD])
     if not head.startswith(b"HEADER RECORD*******LIBRARY HEADER RECORD"):
         raise ValueError(f"{path}: not an XPT v5 file")
@@ -733,26 +726,66 @@ def read_missing_codes(path: str | Path, nrows: int) -> dict[str, np.ndarray]:
     nvars = int(bytes(raw[pos + 54: pos + 58]).decode("ascii"))
     pos += RECORD
     block = np.asarray(raw[pos: pos + nvars * namestr_len]).reshape(nvars, namestr_len)
-    ntype = block[:, 0:2].copy().view(">i2").ravel()
-    nlng = block[:, 4:6].copy().view(">i2").ravel()
-    npos = block[:, 84:88].copy().view(">i4").ravel()
-    names = [bytes(r[8:16]).decode("ascii").strip() for r in block]
+    out = []
+    for r in block:
+        b = bytes(r)
+        short = np.frombuffer(b[:8], dtype=">i2")
+        out.append({
+            "type": int(short[0]), "length": int(short[2]),
+            "name": b[8:16].decode("ascii", "replace").strip(),
+            "format": (b[56:64].decode("ascii", "replace").strip(),
+                       *np.frombuffer(b[64:68], dtype=">i2").tolist()),
+            "informat": (b[72:80].decode("ascii", "replace").strip(),
+                         *np.frombuffer(b[80:84], dtype=">i2").tolist()),
+            "position": int(np.frombuffer(b[84:88], dtype=">i4")[0]),
+        })
     pos += nvars * namestr_len
     pos += _pad(nvars * namestr_len)
-    pos += RECORD  # OBS header
-    row_len = int(nlng.sum())
+    return out, pos + RECORD   # after the OBS header
+
+
+def format_text(name: str, width: int, decimals: int) -> str | None:
+    """('DATE', 9, 0) -> 'DATE9.'; ('', 8, 2) -> '8.2'; nothing -> None."""
+    if not name and not width:
+        return None
+    return f"{name}{width or ''}.{decimals or ''}"
+
+
+def read_informats(path: str | Path) -> dict[str, str]:
+    """Informats of the variables of an XPT v5 file (pyreadstat does not report them)."""
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    fields, _ = _namestrs(raw, path)
+    out = {}
+    for f in fields:
+        text = format_text(*f["informat"])
+        if text:
+            out[f["name"]] = text
+    return out
+
+
+def read_missing_codes(path: str | Path, nrows: int) -> dict[str, np.ndarray]:
+    """Missing-value codes of the numeric variables of the first member of an XPT v5 file.
+
+    pyreadstat reads SAS special missing values of XPT files as plain NaN; this reads the first
+    byte of each numeric cell (vectorised over the observation block) so that ``.A``-``.Z`` and
+    ``._`` survive a round trip. Returns ``{name: uint8 codes}`` (0 = value present) for numeric
+    variables holding at least one missing value.
+    """
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    fields, pos = _namestrs(raw, path)
+    row_len = sum(f["length"] for f in fields)
     if nrows == 0 or row_len == 0:
         return {}
     obs = np.asarray(raw[pos: pos + nrows * row_len]).reshape(nrows, row_len)
     out = {}
-    for i, name in enumerate(names):
-        if ntype[i] != 1:
+    for f in fields:
+        if f["type"] != 1:
             continue
-        cells = obs[:, npos[i]: npos[i] + nlng[i]]
+        cells = obs[:, f["position"]: f["position"] + f["length"]]
         first = cells[:, 0]
         rest_zero = ~cells[:, 1:].any(axis=1)
         is_missing = rest_zero & ((first == 0x2E) | ((first >= 0x41) & (first <= 0x5A))
                                   | (first == 0x5F))
         if is_missing.any():
-            out[name] = np.where(is_missing, first, 0).astype(np.uint8)
+            out[f["name"]] = np.where(is_missing, first, 0).astype(np.uint8)
     return out
