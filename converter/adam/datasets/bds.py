@@ -119,10 +119,16 @@ def derive_bds(cfg: BdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame
     if v.method == "windows":
         data = derive_vars_visit_window(data, windows_frame(cfg), day_var=v.day_var)
         orig["AVISIT"] = origin("Derived", f"analysis window containing {v.day_var}")
-        outside = data["AVISIT"].isna() & data["ADT"].notna()
+        outside = data["AVISIT"].isna() & data[v.day_var].notna()
         log_rows(issues, data.loc[outside], rule_id="ADAM.WINDOW", dataset=name,
                  variable=v.day_var, value=data.loc[outside, v.day_var], severity="notice",
                  message="study day outside every analysis window; record kept without AVISIT")
+        no_ref = data["ADT"].notna() & data[cfg.reference_date].isna()
+        first = data.loc[no_ref].drop_duplicates("USUBJID")   # one notice per subject
+        log_rows(issues, first, rule_id="ADAM.NOREFDT", dataset=name,
+                 variable=cfg.reference_date, severity="notice",
+                 message=f"subject has no {cfg.reference_date} (e.g. screen failure): its "
+                 "records are kept without study day or analysis visit")
     else:
         data = derive_vars_visit_map(data, [r.model_dump() for r in v.rules],
                                      visit_var=v.visit_var, visitnum_var=v.visitnum_var)
