@@ -161,7 +161,7 @@ class _Page:
         stds = ", ".join(f"{s.name} {s.version}" + (f" ({s.publishing_set})"
                                                     if s.publishing_set else "")
                          for s in mdv.standards)
-        self.w(f"<header><h1>{_e(d.study.study_name)} — {_e(mdv.name)}</h1>"
+        self.w(f"<header><h1>{_e(mdv.name)}</h1>"
                f"<p>{_e(d.study.study_description)}</p>"
                f"<p>Protocol {_e(d.study.protocol_name)} · Define-XML {_e(mdv.define_version)}"
                f" · created {_e(d.creation_datetime)} · context {_e(d.context)}</p>"
