@@ -74,6 +74,6 @@ def codelist_values(ctx: Context, ds: Dataset, extensible: bool,
                                   expected=cl.submission_value, codelist=cl.submission_value,
                                   codelist_code=cl.code))
     if checked == 0:
-        kind = "extensible" if extensible else "non-extensible"
-        raise Skip(f"no variable of {ds.name} is bound to a {kind} codelist")
+        kind = "an extensible" if extensible else "a non-extensible"
+        raise Skip(f"no variable of {ds.name} is bound to {kind} codelist")
     return pd.concat(parts, ignore_index=True) if parts else None
