@@ -105,8 +105,8 @@ class IssueLog:
             parts.append(pd.DataFrame(self._rows, columns=ISSUE_COLUMNS))
         if not parts:
             return pd.DataFrame(columns=ISSUE_COLUMNS)
-        df = pd.concat(parts, ignore_index=True)
-        df = df.astype({c: object for c in ISSUE_COLUMNS if c != "seq"})
+        # object columns throughout, so all-empty columns do not decide the result's dtypes
+        df = pd.concat([p.astype(object) for p in parts], ignore_index=True)
         keys = ["stage", "dataset", "rule_id", "usubjid", "source_file", "source_row", "variable",
                 "value"]
         order = df[keys].fillna("").astype(str)

@@ -100,14 +100,7 @@ def _swap_into_place(stage: Path, out: Path) -> None:
 def run_study(study_dir: Path, out: Path, *, raw_dir: Path | None = None,
               formats: list[str] | None = None, fail_on: str | None = None) -> RunSummary:
     """Run every stage for one study; returns the summary (exit code decided by the caller)."""
-    from converter.adam import derive_adam
-    from converter.ct import load_ct
-    from converter.define import write_define
-    from converter.mapping.engine import run_sdtm
     from converter.mapping.study import load_study
-    from converter.metadata import load_spec
-    from converter.report import write_reports
-    from converter.validate import validate
 
     study = load_study(study_dir)           # configuration errors stop here (exit 2)
     cfg = study.config
@@ -121,9 +114,34 @@ def run_study(study_dir: Path, out: Path, *, raw_dir: Path | None = None,
 
     out.mkdir(parents=True, exist_ok=True)
     _status(out, False, study=cfg.study_id, stage="starting")
+    for stale in out.glob(".staging-*"):    # left by a run that was killed
+        shutil.rmtree(stale, ignore_errors=True)
     stage = out / f".staging-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir()
+    try:
+        summary = _run_stages(study, raw, stage, out, formats=formats, created=created,
+                              issues=issues)
+    except BaseException as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        _status(out, False, study=cfg.study_id, stage="failed",
+                error=getattr(exc, "message", None) or type(exc).__name__)
+        raise
+    _swap_into_place(stage, out)
+    _status(out, True, study=cfg.study_id, stage="finished", issues_by_severity=issues.counts())
+    return summary
+
+
+def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
+                created: datetime, issues: IssueLog) -> RunSummary:
+    from converter.adam import derive_adam
+    from converter.ct import load_ct
+    from converter.define import write_define
+    from converter.mapping.engine import run_sdtm
+    from converter.metadata import load_spec
+    from converter.report import write_reports
+    from converter.validate import validate
+
+    cfg = study.config
     summary = RunSummary(out=out, issues=issues)
 
     with console.progress(f"{cfg.study_id}", total=len(STAGES)) as advance:
@@ -170,7 +188,7 @@ def run_study(study_dir: Path, out: Path, *, raw_dir: Path | None = None,
         summary.rules = rules
         write_reports(issues, rules, stage / "validation",
                       title=f"{cfg.study_id} conversion and validation report",
-                      figures=list(adam.figures))
+                      figures=list(adam.figures), created=created)
         advance(1)
 
     # lineage: every output row back to its raw file and row; reconciliation per source file
@@ -189,8 +207,6 @@ def run_study(study_dir: Path, out: Path, *, raw_dir: Path | None = None,
     }
     atomic_write_text(stage / "run-report.json", json.dumps(report, indent=2, sort_keys=True)
                       + "\n")
-    _swap_into_place(stage, out)
-    _status(out, True, study=cfg.study_id, stage="finished", issues_by_severity=counts)
     return summary
 
 
@@ -218,4 +234,4 @@ def run_cmd(study_dir: Path, raw_dir: Path | None, out_dir: Path, formats: tuple
     return EXIT_OK
 
 
-__all__ = ["run_study", "run_cmd", "SEVERITY_RANK"]
+__all__ = ["SEVERITY_RANK", "run_cmd", "run_study"]
