@@ -293,8 +293,7 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
 
     if table.num_rows == 0:
         raise InputError("file holds no header row", file=name, line=1)
-    if quotes and not suspicious and any(
-            pc.any(pc.match_substring_regex(col, "[\r\n]")).as_py() for col in table.columns):
+    if quotes and not suspicious and _line_breaks(p) > table.num_rows - 1:
         strict_quotes_check()  # a newline inside a value: legitimate, or a mis-paired quote
     header = table.slice(0, 1).to_pylist()[0]
     names = [header[f"f{i}"] for i in range(table.num_columns)]
@@ -323,19 +322,37 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
     columns = [pc.if_else(empty[i], pa.scalar(None, pa.string()), body.column(i))
                for i in keep]
     # Row numbers are made in Arrow: much faster than formatting 5 M Python ints.
-    columns.append(pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string()))
+    rows = pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string())
     del body
     empty.clear()
     table = pa.table(columns, names=[f"c{i}" for i in range(len(columns))])
     del columns
     if n and pc.any(blank).as_py():
-        table = table.filter(pc.invert(blank))  # all-empty records carry nothing
-    # self_destruct frees each Arrow column as soon as it is converted (lower peak memory)
-    frame = table.to_pandas(self_destruct=True, split_blocks=True)
+        keep_rows = pc.invert(blank)
+        table = table.filter(keep_rows)   # all-empty records carry nothing
+        rows = rows.filter(keep_rows)
+    # Repeated values share one Python object (deduplicate); self_destruct frees each Arrow
+    # column as soon as it is converted (lower peak memory).
+    frame = table.to_pandas(self_destruct=True, deduplicate_objects=True)
     del table
-    frame.columns = [names[i] for i in keep] + [SRC_ROW]
-    frame.insert(len(keep), SRC_FILE, name)
+    frame.columns = [names[i] for i in keep]
+    frame[SRC_FILE] = name
+    frame[SRC_ROW] = rows.to_numpy(zero_copy_only=False)   # unique: no deduplication
     return frame
+
+
+def _line_breaks(p: Path) -> int:
+    """Line breaks between records, counting CR LF once and ignoring a final one: more than
+    (records - 1) means some value holds a line break."""
+    total = 0
+    last = b""
+    with open(p, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            total += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
+            if last == b"\r" and block[:1] == b"\n":
+                total -= 1
+            last = block[-1:]
+    return total - (1 if last in (b"\n", b"\r") else 0)
 
 
 def _mid_text_quote(p: Path, delim: str) -> bool:
