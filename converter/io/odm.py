@@ -107,7 +107,7 @@ def read_odm(path: str | os.PathLike, *, source_name: str | None = None, issues=
     position: dict[str, int] = {}
     root_checked = False
 
-    for ev, elem in safe_iterparse(p, events=("start", "end"), name=name):
+    for ev, elem in _guarded(safe_iterparse(p, events=("start", "end"), name=name), name):
         tag = elem.tag
         if not root_checked:
             root_checked = True
@@ -235,6 +235,14 @@ def read_odm(path: str | os.PathLike, *, source_name: str | None = None, issues=
     if not groups and not have_metadata:
         raise InputError("ODM file holds neither metadata nor clinical data", file=name)
     return frames
+
+
+def _guarded(events, name: str):
+    """Stream events; I/O errors (permissions, vanished file) become InputError."""
+    try:
+        yield from events
+    except OSError as exc:
+        raise InputError(f"cannot read ODM file: {exc.strerror or exc}", file=name) from None
 
 
 def _refuse_remove(elem, name: str) -> None:

@@ -72,11 +72,14 @@ def read_raw(path: str | os.PathLike, *, source_name: str | None = None, fmt: st
                          file=name)
     if p.stat().st_size == 0:
         raise InputError("file is empty (0 bytes); expected a header row", file=name, line=1)
-    if kind in _DELIMITED:
-        return _read_delimited(p, name, delimiter or _DELIMITED[kind], encoding)
-    if kind == "xlsx":
-        return _read_xlsx(p, name, sheet)
-    return _read_sas(p, name, kind, encoding)
+    try:
+        if kind in _DELIMITED:
+            return _read_delimited(p, name, delimiter or _DELIMITED[kind], encoding)
+        if kind == "xlsx":
+            return _read_xlsx(p, name, sheet)
+        return _read_sas(p, name, kind, encoding)
+    except OSError as exc:   # permissions, vanished file, I/O error
+        raise InputError(f"cannot read file: {exc.strerror or exc}", file=name) from None
 
 
 def read_odm(path: str | os.PathLike, *, source_name: str | None = None, issues=None,
