@@ -122,10 +122,11 @@ def test_05_dm_reference_dates_and_screen_failures(result, shared):
     dm = res.frames["DM"].set_index("USUBJID")
     ref = pd.read_csv(shared / "reference" / "pharmaverse" / "sdtm" / "dm.csv", dtype=str,
                       keep_default_na=False).set_index("USUBJID")
-    for var in ("RFSTDTC", "RFXSTDTC", "RFXENDTC", "ARMNRS", "DTHFL"):
+    for var, least in (("RFSTDTC", 1.0), ("RFXSTDTC", 1.0), ("RFXENDTC", 1.0),
+                       ("RFENDTC", 0.99), ("DTHDTC", 1.0), ("ARMNRS", 1.0), ("DTHFL", 1.0)):
         ours = dm[var].fillna("").reindex(ref.index)
         rate = ours.eq(ref[var]).mean()
-        assert rate >= 0.95, (var, rate)
+        assert rate >= least, (var, rate)
     sf = dm[dm["ARMCD"] == "Scrnfail"]
     assert len(sf) == 52 and sf["ARMNRS"].eq("SCREEN FAILURE").all()
     assert dm["RFSTDTC"].isna().sum() == 52
