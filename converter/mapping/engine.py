@@ -39,6 +39,10 @@ from converter.mapping.algorithms.supp import MAX_BYTES, SUPP_COLUMNS, build_sup
 from converter.mapping.algorithms.transpose import transpose
 from converter.mapping.base import raise_problems, suggest
 from converter.mapping.fast import Codes, take, utf8_lengths
+from converter.mapping.helpers import drop_helpers
+from converter.mapping.joins import apply_joins, joined_header
+from converter.mapping.reconcile import by_file, reconcile
+from converter.mapping.stacking import SOURCE_NAME, record_sources, stack_frames
 from converter.mapping.steps import StepBase, StepContext, evaluate_all
 from converter.mapping.study import Study, _walk
 from converter.model import SRC_FILE, SRC_ROW
@@ -66,6 +70,8 @@ class _Domain:
     pos: np.ndarray | None = None            # each record's row position in its raw source
     rejected: dict[str, np.ndarray] = field(default_factory=dict)  # reason -> raw positions
     codes: Codes = field(default_factory=Codes)
+    # record sources: (name, start, stop) rows of each in the stacked raw (pos indexes it)
+    parts: list[tuple[str, int, int]] = field(default_factory=list)
 
 
 def _read_sources(study: Study, raw_dir: Path, names: list[str], issues: IssueLog
@@ -105,9 +111,11 @@ def _check_columns(study: Study, sources: dict[str, pd.DataFrame]) -> None:
         if m.build:
             continue
         file, lines = study.files[dom], study.lines[dom]
-        primary = m.sources[0]
-        have = set(sources[primary].columns)
-        src_file = study.config.sources[primary].file
+        names = record_sources(m)
+        have = {c for n in names for c in sources[n].columns} - {SOURCE_NAME}
+        src_file = " / ".join(study.config.sources[n].file for n in names)
+        have, bad = joined_header(study, dom, have, sources)
+        problems.extend(bad)
 
         def missing(col: str, where: str, line: int | None, have: set = have,
                     src_file: str = src_file, file: str = file) -> None:
@@ -161,9 +169,12 @@ def _phases(m_steps: list[StepBase]) -> list[int]:
     return phases
 
 
-def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame]) -> _Domain:
+def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame],
+             issues: IssueLog | None = None) -> _Domain:
     m = study.domains[dom]
-    raw = sources[m.sources[0]]
+    raw, parts = stack_frames(m, sources)
+    if m.join:
+        raw = apply_joins(study, dom, raw, sources, issues if issues is not None else IssueLog())
     src_file = study.config.sources[m.sources[0]].file
     rejected: dict[str, np.ndarray] = {}
     pos = np.arange(len(raw))
@@ -181,7 +192,8 @@ def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame]) -> _Domai
         pos = pos[long.pop("__pos").to_numpy()]
         raw = long
     out = pd.DataFrame({SRC_FILE: raw[SRC_FILE].to_numpy(), SRC_ROW: raw[SRC_ROW].to_numpy()})
-    return _Domain(dom, raw, out, study.files[dom], src_file, m.sources[0], pos, rejected)
+    return _Domain(dom, raw, out, study.files[dom], src_file, m.sources[0], pos, rejected,
+                   parts=parts)
 
 
 def _origin_entry(step: StepBase, src_file: str) -> dict:
@@ -217,7 +229,7 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
     doms: dict[str, _Domain] = {}
     for dom, m in study.domains.items():
         if not m.build:
-            doms[dom] = _prepare(study, dom, sources)
+            doms[dom] = _prepare(study, dom, sources, issues)
     frames: dict[str, pd.DataFrame] = {d.name: d.out for d in doms.values()}
     phases = {dom: _phases(study.domains[dom].steps) for dom in doms}
     origins: dict[str, dict[str, dict]] = {}
@@ -229,6 +241,11 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
     for phase in (1, 2, 3, 4, 5):
         if phase == 3 and "SE" in study.domains:
             frames["SE"] = trial_design.build("se", study, frames, issues)
+        if phase == 5:  # helper variables (keep: false) never reach SUPP-- nor the output
+            for dom in order:
+                doms[dom].out = drop_helpers(doms[dom].out, study.domains[dom],
+                                             origins.setdefault(dom, {}))
+                frames[dom] = doms[dom].out
         for dom in order:
             d = doms[dom]
             m = study.domains[dom]
@@ -276,7 +293,7 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
         if m.build:
             origins[dom] = trial_design.origins(m.build, list(frames[dom].columns))
     _checks(study, doms, frames, issues)
-    recon = _reconcile(study, sources, doms, frames)
+    recon = by_file(reconcile(study, sources, list(doms.values())))
     ordered = {k: frames[k] for k in sorted(frames)}
     return SdtmResult(frames=ordered, origins=origins, reconciliation=recon, sources=sources)
 
@@ -318,42 +335,3 @@ def _checks(study: Study, doms: dict[str, _Domain], frames: dict[str, pd.DataFra
                     ctx.issue(long, "MAP.LEN200", f"{name} value over {MAX_BYTES} bytes "
                               "(no supp step to split it)", out[name], variable=name,
                               expected="at most 200 bytes")
-
-
-def _reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: dict[str, _Domain],
-               frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per source file: raw records, records reaching an output row, rejected with reasons."""
-    primary = {d.source for d in doms.values()}
-    rows = []
-    for name, frame in sources.items():
-        n = len(frame)
-        mapped = np.zeros(n, dtype=bool)
-        why: dict[str, int] = {}
-        for d in doms.values():
-            if d.source == name:
-                mapped[d.pos] = True
-        left = ~mapped
-        for d in doms.values():
-            if d.source != name:
-                continue
-            for reason, positions in d.rejected.items():
-                hit = np.zeros(n, dtype=bool)
-                hit[positions] = True
-                hit &= left
-                if hit.any():
-                    why[reason] = why.get(reason, 0) + int(hit.sum())
-                    left &= ~hit
-        if left.any():
-            what = ("no values to transpose or not selected by any domain" if name in primary
-                    else "used only for lookups (no domain maps its records)")
-            why[what] = int(left.sum())
-        rows.append({"source_file": study.config.sources[name].file, "raw_records": n,
-                     "mapped": int(mapped.sum()), "rejected": int(n - mapped.sum()),
-                     "reason": "; ".join(f"{k} {r}" for r, k in why.items())})
-    out = pd.DataFrame(rows, columns=RECONCILIATION_COLUMNS)
-    if len(out):  # several sources may read one file (e.g. ODM item groups): one row per file
-        out = out.groupby("source_file", sort=True).agg(
-            raw_records=("raw_records", "sum"), mapped=("mapped", "sum"),
-            rejected=("rejected", "sum"),
-            reason=("reason", lambda r: "; ".join(x for x in r if x))).reset_index()
-    return out.astype({"raw_records": np.int64, "mapped": np.int64, "rejected": np.int64})

@@ -17,6 +17,7 @@ from pydantic import field_validator, model_validator
 from converter.mapping.algorithms import BUILDERS, AnyStep
 from converter.mapping.algorithms.transpose import Transpose
 from converter.mapping.base import Strict
+from converter.mapping.joins import Join
 from converter.mapping.steps import Condition, StepBase
 
 Builder = Literal[BUILDERS]  # type: ignore[valid-type]
@@ -27,6 +28,8 @@ class DomainMapping(Strict):
 
     - ``sources``: names declared in study.yaml ``sources``; the first one gives the records,
       the others are available to ``lookup`` steps.
+    - ``stack``: other sources whose records are mapped too, after the first one's.
+    - ``join``: left joins adding columns of other sources to the records, before the steps.
     - ``filter``: conditions on raw columns; records failing them are not mapped and are
       reported in the reconciliation with the filter as reason.
     - ``transpose``: wide → long reshape of the first source before the steps.
@@ -40,6 +43,8 @@ class DomainMapping(Strict):
     domain: str
     label: str | None = None
     sources: list[str] = []
+    stack: list[str] = []           # other sources whose records are appended (stacking.py)
+    join: list[Join] = []           # left joins on raw columns before the steps (joins.py)
     filter: list[Condition] = []
     transpose: Transpose | None = None
     unique: list[str] = []
@@ -61,8 +66,10 @@ class DomainMapping(Strict):
     @model_validator(mode="after")
     def _shape(self) -> DomainMapping:
         if self.build is not None:
-            if self.sources or self.steps or self.transpose or self.filter:
-                raise ValueError("a 'build' domain has no sources, filter, transpose or steps")
+            if (self.sources or self.steps or self.transpose or self.filter or self.stack
+                    or self.join):
+                raise ValueError("a 'build' domain has no sources, stack, join, filter, "
+                                 "transpose or steps")
             return self
         if not self.sources:
             raise ValueError("missing required key 'sources' (or 'build')")

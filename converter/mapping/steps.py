@@ -39,6 +39,7 @@ class Condition(Strict):
 
     column: str | None = None
     variable: str | None = None
+    source: str | None = None     # {source: ic}: the record comes from source ic (stacking)
     equals: str | None = None
     not_equals: str | None = None
     in_: list[str] | None = Field(default=None, alias="in")
@@ -58,6 +59,12 @@ class Condition(Strict):
 
     @model_validator(mode="after")
     def _one_each(self) -> Condition:
+        if self.source is not None:
+            if self.column is not None or self.variable is not None or any(
+                    getattr(self, k) is not None
+                    for k in ("equals", "not_equals", "in_", "not_in", "missing", "matches")):
+                raise ValueError("a 'source' condition stands alone, e.g. {source: ic}")
+            return self
         if (self.column is None) == (self.variable is None):
             raise ValueError("a condition names exactly one of 'column' (raw) or 'variable'")
         ops = [k for k in ("equals", "not_equals", "in_", "not_in", "missing", "matches")
@@ -69,6 +76,10 @@ class Condition(Strict):
 
     def evaluate(self, ctx: StepContext) -> pd.Series:
         """Boolean per record, computed on the distinct values of the column."""
+        if self.source is not None:
+            from converter.mapping.stacking import source_mask
+
+            return source_mask(self.source, ctx)
         codes, uniques = (ctx.col_codes(self.column) if self.column
                           else ctx.var_codes(self.variable))
         on_missing = bool(self.missing) if self.missing is not None else (
@@ -92,6 +103,8 @@ class Condition(Strict):
         return present & t.str.contains(self.matches, regex=True)
 
     def describe(self) -> str:
+        if self.source is not None:
+            return f"record from source {self.source}"
         what = self.column or self.variable
         for k, word in (("equals", "="), ("not_equals", "≠"), ("in_", "in"),
                         ("not_in", "not in"), ("matches", "matches")):
@@ -114,6 +127,9 @@ class StepBase(Strict):
     target: str | None = None
     algorithm: str
     comment: str | None = None
+    # keep: false makes the target a helper value: readable by later steps of the domain,
+    # dropped before output (before supp), never in SUPP-- nor in the origins
+    keep: bool = True
 
     def columns(self) -> list[str]:
         """Raw columns this step reads (checked against the source header before mapping)."""

@@ -30,7 +30,10 @@ from converter.ct import CTPackage, available_packages, load_ct
 from converter.errors import ConfigError
 from converter.issues import SEVERITIES
 from converter.mapping.base import Strict, problems_from_validation, raise_problems, suggest
+from converter.mapping.helpers import check_helper
+from converter.mapping.joins import check_joins
 from converter.mapping.models import DomainMapping
+from converter.mapping.stacking import check_stack
 from converter.mapping.steps import Condition, StepBase
 from converter.mapping.yamlsafe import load_yaml
 from converter.paths import confined
@@ -195,7 +198,9 @@ class StudyConfig(Strict):
                                  f"{', '.join(SEVERITIES)}")
         return v
 
-    @field_validator("raw_dir", "spec_overrides")
+    # raw_dir is the user's data location (like --raw): it may lie outside the study folder;
+    # source files stay confined to it (Source._check, engine._read_sources)
+    @field_validator("spec_overrides")
     @classmethod
     def _inside(cls, v: str | None) -> str | None:
         if v is None:
@@ -225,9 +230,9 @@ class Study:
 
     @property
     def raw_dir(self) -> Path:
-        """The default raw folder (``raw_dir``, inside the study folder); ``--raw`` overrides it."""
-        return confined(self.root, self.config.raw_dir, what="raw_dir",
-                        source=str(self.root / "study.yaml"))
+        """The default raw folder: ``raw_dir`` resolved against the study folder (it may lie
+        outside it, e.g. ``../../examples/p2/raw``); ``--raw`` overrides it."""
+        return (self.root / self.config.raw_dir).resolve()
 
     default_raw_dir = raw_dir
 
@@ -454,10 +459,13 @@ def _check_mapping(study: Study, m: DomainMapping, file: str, lines: dict) -> li
                     f"lookup source '{lookup_src}' is not among this domain's sources "
                     f"({', '.join(m.sources)})", file=file, line=line, key="from_source",
                     hint="add it to 'sources'"))
+        problems.extend(check_helper(step, m, file, line))
         if step.algorithm == "supp" and not step.target.startswith("SUPP"):
             problems.append(ConfigError("the target of a supp step is the SUPP-- dataset "
                                         f"name, e.g. SUPP{m.domain}", file=file, line=line,
                                         key="target"))
+    problems.extend(check_stack(study, m, file, lines))
+    problems.extend(check_joins(study, m, file, lines))
     produced = set(seen)
     for i, step in enumerate(m.steps):
         for s in _walk([step]):

@@ -1,0 +1,235 @@
+"""Engine gaps closed for the seed studies: raw_dir outside the study folder, helper
+variables (keep: false), stacking several sources into one domain, joins before the steps,
+per-source reconciliation with rejected sources, SV from collection dates, TS null flavours
+and numbers inside conditional. Each test builds a tiny study in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from converter.errors import ConfigError
+from converter.issues import IssueLog
+from converter.mapping.engine import run_sdtm
+from converter.mapping.study import load_study
+from converter.model import SRC_FILE, SRC_ROW
+
+HEAD = """\
+study_id: G1
+study_name: Gap test
+ct_package: sdtmct-2015-12-18
+created: "2026-01-01T00:00:00"
+"""
+
+DM_STEPS = """\
+  - {target: STUDYID, algorithm: hardcode, value: G1}
+  - {target: USUBJID, algorithm: concat, parts: [{value: G1}, {column: SUBJ}], separator: "-"}
+"""
+
+
+def make(tmp_path: Path, sources: str, domains: dict[str, str], raw: dict[str, str],
+         extra: str = "") -> tuple[Path, Path]:
+    """A study folder g1/ (study.yaml + sdtm/*.yaml) and a raw folder with CSV files."""
+    root = tmp_path / "g1"
+    (root / "sdtm").mkdir(parents=True)
+    (root / "study.yaml").write_text(HEAD + "sources:\n" + sources + extra)
+    for name, text in domains.items():
+        (root / "sdtm" / f"{name.lower()}.yaml").write_text(text)
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for name, text in raw.items():
+        (raw_dir / name).write_text(text)
+    return root, raw_dir
+
+
+def run(root: Path, raw_dir: Path) -> tuple:
+    issues = IssueLog()
+    return run_sdtm(load_study(root), raw_dir, issues), issues.to_frame()
+
+
+# ---------------------------------------------------------------- raw_dir outside the study
+
+
+def test_01_raw_dir_may_lie_outside_the_study_folder(tmp_path):
+    root, raw = make(tmp_path, "  dm: {file: dm.csv}\n",
+                     {"DM": "domain: DM\nsources: [dm]\nsteps:\n" + DM_STEPS},
+                     {"dm.csv": "SUBJ\n001\n"}, extra="raw_dir: ../raw\n")
+    study = load_study(root)
+    assert study.raw_dir == raw.resolve()
+    res = run_sdtm(study, study.raw_dir, IssueLog())
+    assert res.frames["DM"]["USUBJID"].tolist() == ["G1-001"]
+
+
+def test_02_source_files_stay_confined_to_the_raw_folder(tmp_path):
+    root, _ = make(tmp_path, "  dm: {file: ../../etc/passwd}\n",
+                     {"DM": "domain: DM\nsources: [dm]\nsteps:\n" + DM_STEPS},
+                     {}, extra="raw_dir: ../raw\n")
+    with pytest.raises(ConfigError, match="leaves the study folder|leaves"):
+        load_study(root)
+
+
+# ---------------------------------------------------------------- helper variables
+
+
+HELPER_DM = """\
+domain: DM
+sources: [dm, ds]
+steps:
+""" + DM_STEPS + """\
+  - {target: _REAS, algorithm: lookup, from_source: ds, by: {SUBJ: SUBJ}, value: REAS,
+     keep: false}
+  - target: ARMNRS
+    algorithm: conditional
+    rules:
+      - when: {variable: _REAS, equals: Screen failure}
+        then: {algorithm: hardcode, value: SCREEN FAILURE}
+  - {target: XTRA, algorithm: assign, source: XTRA}
+  - target: SUPPDM
+    algorithm: supp
+    qualifiers: [{variable: XTRA, label: Extra}]
+"""
+
+
+def test_03_helper_variable_read_later_then_dropped(tmp_path):
+    root, raw = make(tmp_path, "  dm: {file: dm.csv}\n  ds: {file: ds.csv}\n",
+                     {"DM": HELPER_DM},
+                     {"dm.csv": "SUBJ,XTRA\n001,a\n002,b\n",
+                      "ds.csv": "SUBJ,REAS\n001,Screen failure\n002,Completed\n"})
+    res, _ = run(root, raw)
+    dm = res.frames["DM"]
+    assert "_REAS" not in dm.columns
+    assert dm["ARMNRS"].tolist() == ["SCREEN FAILURE", None]
+    assert "_REAS" not in res.origins["DM"] and "ARMNRS" in res.origins["DM"]
+    assert set(res.frames["SUPPDM"]["QNAM"]) == {"XTRA"}
+
+
+def test_04_helper_cannot_be_a_supp_qualifier(tmp_path):
+    dm = HELPER_DM.replace("_REAS", "HREAS").replace("{variable: XTRA, label: Extra}",
+                                                     "{variable: HREAS, label: R}")
+    root, _ = make(tmp_path, "  dm: {file: dm.csv}\n  ds: {file: ds.csv}\n", {"DM": dm}, {})
+    with pytest.raises(ConfigError, match="helper"):
+        load_study(root)
+
+
+# ---------------------------------------------------------------- stacking
+
+
+DS_STACK = """\
+domain: DS
+sources: [ds, ic, rand]
+stack: [ic, rand]
+steps:
+""" + DM_STEPS.replace("G1-", "G1-") + """\
+  - target: DSDECOD
+    algorithm: conditional
+    rules:
+      - when: {source: ic}
+        then: {algorithm: hardcode, value: INFORMED CONSENT OBTAINED}
+      - when: {source: rand}
+        then: {algorithm: hardcode, value: RANDOMIZED}
+    else: {algorithm: assign, source: REAS, case: upper}
+  - target: DSSTDTC
+    algorithm: conditional
+    rules:
+      - when: {source: ic}
+        then: {algorithm: iso_datetime, date: ICDAT, date_formats: [YYYY-MM-DD]}
+    else: {algorithm: iso_datetime, date: DAT, date_formats: [YYYY-MM-DD]}
+  - {target: DSSEQ, algorithm: seq, order: [DSSTDTC]}
+"""
+STACK_SOURCES = "  ds: {file: ds.csv}\n  ic: {file: ic.csv}\n  rand: {file: rand.csv}\n"
+STACK_RAW = {"ds.csv": "SUBJ,REAS,DAT\n001,Completed,2020-03-01\n",
+             "ic.csv": "SUBJ,ICDAT\n001,2020-01-01\n002,2020-01-02\n",
+             "rand.csv": "SUBJ,DAT\n001,2020-01-10\n"}
+
+
+def test_05_stacked_sources_give_records_with_their_own_provenance(tmp_path):
+    root, raw = make(tmp_path, STACK_SOURCES, {"DS": DS_STACK}, STACK_RAW)
+    res, issues = run(root, raw)
+    ds = res.frames["DS"].sort_values([SRC_FILE, SRC_ROW])
+    assert list(zip(ds[SRC_FILE], ds[SRC_ROW], ds["DSDECOD"], ds["DSSTDTC"])) == [
+        ("ds.csv", "1", "COMPLETED", "2020-03-01"),
+        ("ic.csv", "1", "INFORMED CONSENT OBTAINED", "2020-01-01"),
+        ("ic.csv", "2", "INFORMED CONSENT OBTAINED", "2020-01-02"),
+        ("rand.csv", "1", "RANDOMIZED", "2020-01-10")]
+    assert len(issues) == 0
+    rec = res.reconciliation.set_index("source_file")
+    for file, n in (("ds.csv", 1), ("ic.csv", 2), ("rand.csv", 1)):
+        assert (rec.loc[file, "raw_records"], rec.loc[file, "mapped"]) == (n, n)
+
+
+def test_06_source_condition_must_name_a_record_source(tmp_path):
+    root, _ = make(tmp_path, STACK_SOURCES,
+                   {"DS": DS_STACK.replace("stack: [ic, rand]", "stack: [ic]")}, {})
+    with pytest.raises(ConfigError, match="condition on source 'rand'"):
+        load_study(root)
+
+
+def test_07_stacked_column_missing_everywhere_is_a_config_error(tmp_path):
+    root, raw = make(tmp_path, STACK_SOURCES, {"DS": DS_STACK.replace("ICDAT", "ICDATE")},
+                     STACK_RAW)
+    with pytest.raises(ConfigError, match="column 'ICDATE' is not in ds.csv / ic.csv"):
+        run(root, raw)
+
+
+# ---------------------------------------------------------------- joins
+
+
+DM_JOIN = """\
+domain: DM
+sources: [dm, ic, rand, randlist]
+join:
+  - {source: ic, by: {SUBJ: SUBJ}, columns: [ICDAT]}
+  - {source: rand, by: {SUBJ: SUBJ}, columns: [RANDNO]}
+  - {source: randlist, by: {RANDNO: RAND_NO}, columns: {TRT: ARMCODE}}
+steps:
+""" + DM_STEPS + """\
+  - {target: RFICDTC, algorithm: iso_datetime, date: ICDAT, date_formats: [DD MON YYYY]}
+  - {target: ARMCD, algorithm: assign, source: ARMCODE}
+"""
+JOIN_SOURCES = ("  dm: {file: dm.csv}\n  ic: {file: ic.csv}\n  rand: {file: rand.csv}\n"
+                "  randlist: {file: list.csv}\n")
+JOIN_RAW = {"dm.csv": "SUBJ\n001\n002\n003\n",
+            "ic.csv": "SUBJ,ICDAT\n001,01 JAN 2020\n002,02 JAN 2020\n002,03 JAN 2020\n",
+            "rand.csv": "SUBJ,RANDNO\n001,R7\n003,R9\n",
+            "list.csv": "RAND_NO,TRT\nR7,PBO\nR9,MSC\n"}
+
+
+def test_08_multi_hop_joins_feed_raw_column_steps(tmp_path):
+    root, raw = make(tmp_path, JOIN_SOURCES, {"DM": DM_JOIN}, JOIN_RAW)
+    res, issues = run(root, raw)
+    dm = res.frames["DM"]
+    assert dm["RFICDTC"].tolist() == ["2020-01-01", None, None]
+    assert dm["ARMCD"].tolist() == ["PBO", None, "MSC"]
+    assert dm[SRC_FILE].eq("dm.csv").all() and "ICDAT" not in dm.columns
+    # subject 002 has two consent records: one-to-many is an error, never a silent pick
+    dup = issues[issues["rule_id"] == "MAP.DUPKEY"]
+    assert dup[["source_file", "source_row", "value"]].values.tolist() == [["dm.csv", "2", "002"]]
+    rec = res.reconciliation.set_index("source_file")
+    assert rec.loc["ic.csv", "mapped"] == 0 and "lookups/joins" in rec.loc["ic.csv", "reason"]
+
+
+def test_09_join_first_takes_the_first_record(tmp_path):
+    dm = DM_JOIN.replace("columns: [ICDAT]}", "columns: [ICDAT], multiple: first}")
+    root, raw = make(tmp_path, JOIN_SOURCES, {"DM": dm}, JOIN_RAW)
+    res, issues = run(root, raw)
+    assert res.frames["DM"]["RFICDTC"].tolist() == ["2020-01-01", "2020-01-02", None]
+    assert not (issues["rule_id"] == "MAP.DUPKEY").any() if len(issues) else True
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("columns: {TRT: ARMCODE}", "columns: {TREAT: ARMCODE}", "column 'TREAT' is not in list.csv"),
+    ("by: {RANDNO: RAND_NO}", "by: {RANDNUM: RAND_NO}", "join key column 'RANDNUM'"),
+    ("columns: [RANDNO]", "columns: [SUBJ]", "joined column 'SUBJ' is already a column"),
+])
+def test_10_join_columns_checked_against_headers_before_mapping(tmp_path, old, new, message):
+    root, raw = make(tmp_path, JOIN_SOURCES, {"DM": DM_JOIN.replace(old, new)}, JOIN_RAW)
+    with pytest.raises(ConfigError, match=message):
+        run(root, raw)
+
+
+def test_11_joined_source_must_be_a_domain_source(tmp_path):
+    dm = DM_JOIN.replace("sources: [dm, ic, rand, randlist]", "sources: [dm, ic, rand]")
+    root, _ = make(tmp_path, JOIN_SOURCES, {"DM": dm}, {})
+    with pytest.raises(ConfigError, match="joined source 'randlist' is not among"):
+        load_study(root)
