@@ -152,7 +152,7 @@ def check_nothing_lost(study, raw: Path) -> None:
                     f"and no issue says why")
 
 
-@settings(max_examples=12, deadline=None,
+@settings(max_examples=12, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(dm=dm_rows, ae=ae_rows)
 def test_every_raw_record_is_mapped_or_logged(study, dm, ae):
