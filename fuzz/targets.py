@@ -13,8 +13,10 @@ Each target is a hypothesis property. The contract being fuzzed:
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
+import shutil
 import tempfile
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
@@ -26,6 +28,7 @@ from converter.errors import ConfigError, InputError
 from converter.model import SRC_FILE, SRC_ROW
 
 _WORK = Path(tempfile.mkdtemp(prefix="converter-fuzz-"))
+atexit.register(shutil.rmtree, _WORK, ignore_errors=True)
 
 # ---------------------------------------------------------------- shared checks
 
