@@ -119,3 +119,27 @@ def test_07_every_shipped_adam_config_loads(repo_root):
     for study in ("cdiscpilot01", "msc-inr-p2", "msc-inr-sd"):
         configs = load_adam_configs(repo_root / "mappings" / study)
         assert "ADSL" in configs
+
+
+def test_08_data_problem_goes_to_issue_log_and_exit_1(shared, repo_root, tmp_path):
+    sdtm = _subset_sdtm(shared, tmp_path / "sdtm", 4)
+    lb = pd.read_csv(sdtm / "lb.csv.gz", dtype=str, keep_default_na=False)
+    bad_subject = lb.loc[5, "USUBJID"]
+    lb.loc[5, "LBDTC"] = "31 FEB 2014"
+    lb.to_csv(sdtm / "lb.csv.gz", index=False)
+    from converter.cli import main
+
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "derive", str(repo_root / "mappings" / "cdiscpilot01"), "--sdtm", str(sdtm),
+              "--out", str(out)])
+    assert exc.value.code == 1
+    issues = pd.read_csv(out / "adam" / "issues.csv", dtype=str)
+    hit = issues.loc[issues["rule_id"] == "ADAM.DATE"]
+    assert hit[["usubjid", "value", "dataset"]].values.tolist() == [
+        [bad_subject, "31 FEB 2014", "LB"]]
+    assert (out / "adam" / "adlb.xpt").is_file()     # the run still finished
+    with pytest.raises(SystemExit) as exc:
+        main(["-q", "derive", str(repo_root / "mappings" / "cdiscpilot01"), "--sdtm", str(sdtm),
+              "--out", str(tmp_path / "out2"), "--fail-on", "never"])
+    assert exc.value.code == 0
