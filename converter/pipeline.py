@@ -188,7 +188,7 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
         summary.rules = rules
         write_reports(issues, rules, stage / "validation",
                       title=f"{cfg.study_id} conversion and validation report",
-                      figures=list(adam.figures), created=created)
+                      figures=list(adam.figures), created=created.isoformat())
         advance(1)
 
     # lineage: every output row back to its raw file and row; reconciliation per source file
