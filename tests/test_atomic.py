@@ -92,3 +92,21 @@ def test_killed_run_then_rerun_completes(tmp_path):
     run_study(study, reference, raw_dir=raw)
     assert visible_output(out) == visible_output(reference)
     assert os.listdir(out)  # sanity
+
+
+def test_failed_run_leaves_no_dataset_files(tmp_path):
+    """A run that stops with an error after SDTM was staged (an ADaM configuration mistake)
+    leaves no dataset anywhere under OUT, and says it did not finish."""
+    from converter.errors import ConverterError
+    from converter.pipeline import run_study
+
+    study, raw = build_mini_study(tmp_path)
+    (study / "adam" / "adsl.yaml").write_text(
+        "kind: adsl\ndataset: ADSL\nsource: DM\nkeep: [STUDYID, USUBJID]\n"
+        "treatment: {planned: NOPE, actual: NOPE}\n")
+    out = tmp_path / "out"
+    with pytest.raises(ConverterError):
+        run_study(study, out, raw_dir=raw)
+    leftovers = [n for n in tree(out) if n != "run-status.json"]
+    assert leftovers == [], leftovers
+    assert status(out)["finished"] is False
