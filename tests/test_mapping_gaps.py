@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from converter.errors import ConfigError
@@ -233,3 +234,148 @@ def test_11_joined_source_must_be_a_domain_source(tmp_path):
     root, _ = make(tmp_path, JOIN_SOURCES, {"DM": dm}, {})
     with pytest.raises(ConfigError, match="joined source 'randlist' is not among"):
         load_study(root)
+
+
+# ---------------------------------------------------------------- SV from collection dates
+
+
+SV_EXTRA = """\
+trial_design:
+  visits:
+    - {visitnum: 1, visit: SCREENING}
+    - {visitnum: 2, visit: WEEK 1}
+"""
+VS_SV = """\
+domain: VS
+sources: [vs]
+steps:
+""" + DM_STEPS + """\
+  - {target: VSDTC, algorithm: iso_datetime, date: DATE, date_formats: [YYYY-MM-DD, YYYY-MM]}
+  - {target: VISITNUM, algorithm: visit, source: VISIT, date: VSDTC}
+  - {target: VISIT, algorithm: visit, source: VISIT, value: name}
+"""
+MH_SV = """\
+domain: MH
+sources: [mh]
+steps:
+""" + DM_STEPS + """\
+  - {target: MHSTDTC, algorithm: iso_datetime, date: START, date_formats: [YYYY-MM-DD, YYYY-MM]}
+  - {target: VISITNUM, algorithm: visit, source: VISIT}
+"""
+
+
+def test_16_sv_from_collection_dates_only_ignoring_partial_dates(tmp_path):
+    root, raw = make(
+        tmp_path, "  vs: {file: vs.csv}\n  mh: {file: mh.csv}\n",
+        {"VS": VS_SV, "MH": MH_SV, "SV": "domain: SV\nbuild: sv\n"},
+        {"vs.csv": "SUBJ,VISIT,DATE\n001,Screening,2020-01-05\n001,Screening,2020-01\n"
+                   "001,Week 1,2020-01\n",
+         "mh.csv": "SUBJ,VISIT,START\n001,Screening,2019-06-01\n001,Screening,2006-08\n"},
+        extra=SV_EXTRA)
+    res, _ = run(root, raw)
+    sv = res.frames["SV"]
+    assert sv[["VISITNUM", "SVSTDTC", "SVENDTC"]].values.tolist() == [
+        [1.0, "2020-01-05", "2020-01-05"], [2.0, None, None]]
+    assert not sv[SRC_FILE].str.contains("mh.csv").any()
+
+
+# ---------------------------------------------------------------- TS null flavours
+
+
+TS_EXTRA = """\
+trial_design:
+  ts:
+    - {parmcd: SSTDTC, value: "2020-01-01"}
+    - {parmcd: AGEMAX, valnf: PINF}
+"""
+
+
+def test_17_ts_parameter_without_value_has_a_null_flavour(tmp_path):
+    root, raw = make(tmp_path, "  dm: {file: dm.csv}\n",
+                     {"DM": "domain: DM\nsources: [dm]\nsteps:\n" + DM_STEPS,
+                      "TS": "domain: TS\nbuild: ts\n"},
+                     {"dm.csv": "SUBJ\n001\n"}, extra=TS_EXTRA)
+    res, issues = run(root, raw)
+    ts = res.frames["TS"].set_index("TSPARMCD")
+    assert ts.loc["AGEMAX", ["TSVAL", "TSVALNF"]].tolist() == [None, "PINF"]
+    assert ts.loc["SSTDTC", ["TSVAL", "TSVALNF"]].tolist() == ["2020-01-01", None]
+    ts_issues = issues[issues["rule_id"] == "MAP.TS"]["value"].tolist()
+    assert "AGEMAX" not in ts_issues and "TITLE" in ts_issues
+
+
+@pytest.mark.parametrize(("param", "message"), [
+    ("{parmcd: AGEMAX, valnf: INFINITE}", "not an ISO 21090 null flavour"),
+    ("{parmcd: AGEMAX, value: '65', valnf: NA}", "exactly one of 'value' or 'valnf'"),
+    ("{parmcd: AGEMAX}", "exactly one of 'value' or 'valnf'"),
+])
+def test_18_ts_null_flavour_validated(tmp_path, param, message):
+    root, _ = make(tmp_path, "  dm: {file: dm.csv}\n",
+                   {"DM": "domain: DM\nsources: [dm]\nsteps:\n" + DM_STEPS},
+                   {}, extra=TS_EXTRA.replace("{parmcd: AGEMAX, valnf: PINF}", param))
+    with pytest.raises(ConfigError, match=message):
+        load_study(root)
+
+
+# ---------------------------------------------------------------- numbers inside conditional
+
+
+LB_COND = """\
+domain: LB
+sources: [lb]
+steps:
+""" + DM_STEPS + """\
+  - target: LBSTRESN
+    algorithm: conditional
+    rules:
+      - when: {column: RES, matches: "^[0-9.]+$"}
+        then: {algorithm: assign_numeric, source: RES}
+  - target: LBSTRESC
+    algorithm: conditional
+    rules:
+      - when: {column: RES, matches: "^[0-9.]+$"}
+        then: {algorithm: assign_numeric, source: RES}
+    else: {algorithm: assign, source: RES}
+"""
+
+
+def test_19_numbers_inside_conditional_are_numbers_or_text_never_mixed(tmp_path):
+    root, raw = make(tmp_path, "  lb: {file: lb.csv}\n", {"LB": LB_COND},
+                     {"lb.csv": "SUBJ,RES\n001,12.50\n001,<50\n001,\n001,3\n"})
+    res, issues = run(root, raw)
+    lb = res.frames["LB"]
+    assert lb["LBSTRESN"].dtype == "float64"
+    assert lb["LBSTRESN"].isna().tolist() == [False, True, True, False]
+    assert lb["LBSTRESN"].dropna().tolist() == [12.5, 3.0]
+    assert lb["LBSTRESC"].tolist() == ["12.5", "<50", None, "3"]
+    assert not (issues["rule_id"] == "MAP.LEN200").any() if len(issues) else True
+
+
+def test_20_length_check_measures_numbers_in_text_columns():
+    from converter.mapping.fast import utf8_lengths
+    lengths = utf8_lengths(pd.Series(["ab", 1.5, None, "é"], dtype=object))
+    assert lengths.tolist() == [2, 3, 0, 2]
+
+
+def test_21_stacked_then_transposed_records_keep_their_source(tmp_path):
+    vs = """\
+domain: VS
+sources: [vs, vs2]
+stack: [vs2]
+transpose:
+  columns: {SYS: SYSBP, DIA: DIABP}
+  keep: [SUBJ]
+  name_column: TESTCD
+  value_column: RES
+steps:
+""" + DM_STEPS + """\
+  - {target: VSTESTCD, algorithm: assign, source: TESTCD}
+  - target: VSCAT
+    algorithm: conditional
+    rules: [{when: {source: vs2}, then: {algorithm: hardcode, value: UNSCHEDULED}}]
+"""
+    root, raw = make(tmp_path, "  vs: {file: vs.csv}\n  vs2: {file: vs2.csv}\n", {"VS": vs},
+                     {"vs.csv": "SUBJ,SYS,DIA\n001,120,80\n", "vs2.csv": "SUBJ,SYS\n001,130\n"})
+    res, _ = run(root, raw)
+    out = res.frames["VS"]
+    assert list(zip(out[SRC_FILE], out["VSTESTCD"], out["VSCAT"])) == [
+        ("vs.csv", "SYSBP", None), ("vs.csv", "DIABP", None), ("vs2.csv", "SYSBP", "UNSCHEDULED")]

@@ -109,7 +109,15 @@ class Codes:
 
 
 def utf8_lengths(s: pd.Series) -> np.ndarray:
-    """Byte length of each value in UTF-8 (0 for missing), computed by Arrow."""
-    arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    """Byte length of each value in UTF-8 (0 for missing), computed by Arrow. Values that are
+    not text (a number in an object column) are measured as their text."""
+    values = s.to_numpy(dtype=object)
+    try:
+        arr = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        values = pd.Series(values, dtype=object)
+        text = values.where(values.isna() | values.map(lambda v: isinstance(v, str)),
+                            values.astype(str))
+        arr = pa.array(text.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     return pc.fill_null(pc.binary_length(arr.cast(pa.binary())), 0).to_numpy(
         zero_copy_only=False)

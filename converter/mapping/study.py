@@ -125,14 +125,35 @@ class Criterion(Strict):
     tivers: str | None = None
 
 
+# ISO 21090 null flavours allowed in TSVALNF (SDTMIG 3.3 TS)
+TS_NULL_FLAVORS = ("NI", "INV", "DER", "OTH", "PINF", "NINF", "UNC", "MSK", "NA", "UNK",
+                   "ASKU", "NAV", "NASK", "QS", "TRC", "NP")
+
+
 class TSParam(Strict):
+    """A trial summary parameter: ``value`` (TSVAL), or ``valnf`` (TSVALNF, a null flavour such
+    as PINF or NA) for a parameter without a value."""
+
     parmcd: str
-    value: str
+    value: str | None = None
+    valnf: str | None = None
     parm: str | None = None
     valcd: str | None = None
     vcdref: str | None = None
     vcdver: str | None = None
     grpid: str | None = None
+
+    @model_validator(mode="after")
+    def _value_or_null(self) -> TSParam:
+        if (self.value is None) == (self.valnf is None):
+            raise ValueError(f"TS parameter {self.parmcd} needs exactly one of 'value' or "
+                             "'valnf' (a null flavour such as PINF, NA)")
+        if self.valnf is not None and self.valnf not in TS_NULL_FLAVORS:
+            hint = suggest(self.valnf, TS_NULL_FLAVORS)
+            raise ValueError(f"valnf '{self.valnf}' is not an ISO 21090 null flavour; expected "
+                             f"one of {', '.join(TS_NULL_FLAVORS)}" + (f" ({hint})" if hint
+                                                                        else ""))
+        return self
 
 
 class TrialDesign(Strict):

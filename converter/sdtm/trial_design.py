@@ -62,15 +62,18 @@ def build_ts(study, frames, issues: IssueLog) -> pd.DataFrame:
                        expected="a TSPARMCD of the pinned CT package, or give 'parm'")
         rows.append({"STUDYID": cfg.study_id, "DOMAIN": "TS", "TSSEQ": float(seq[p.parmcd]),
                      "TSGRPID": p.grpid, "TSPARMCD": p.parmcd,
-                     "TSPARM": parm, "TSVAL": p.value,
+                     "TSPARM": parm, "TSVAL": p.value, "TSVALNF": p.valnf,
                      "TSVALCD": p.valcd, "TSVCDREF": p.vcdref, "TSVCDVER": p.vcdver})
     for code, value in extra:
         rows.append({"STUDYID": cfg.study_id, "DOMAIN": "TS", "TSSEQ": 1.0, "TSGRPID": None,
                      "TSPARMCD": code,
                      "TSPARM": parm_names.get(code) or KNOWN_TSPARM.get(code), "TSVAL": value,
+                     "TSVALNF": None,
                      "TSVALCD": None, "TSVCDREF": None, "TSVCDVER": None})
+    # TSVALNF (null flavour of a parameter without value) only when some parameter has one
+    nf = ["TSVALNF"] if any(p.valnf for p in params) else []
     out = _frame(rows, ["STUDYID", "DOMAIN", "TSSEQ", "TSGRPID", "TSPARMCD", "TSPARM", "TSVAL",
-                        "TSVALCD", "TSVCDREF", "TSVCDVER"])
+                        *nf, "TSVALCD", "TSVCDREF", "TSVCDVER"])
     have = set(out["TSPARMCD"])
     for code in EXPECTED_TS:
         if code not in have:
@@ -192,12 +195,18 @@ SV_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "VISITNUM", "VISIT", "VISITDY", "S
               "SVENDTC"]
 
 
+# domains whose --STDTC is the visit date (treatment given at the visit); the --STDTC of
+# events and history (AE, MH, DS, CM: onset, start of a past condition) never dates a visit
+SV_STDTC_DOMAINS = ("EX", "EC")
+
+
 def build_sv(study, frames, issues) -> pd.DataFrame:
     parts = []
     for dom, f in frames.items():
         if dom in ("SV", "SE") or dom.startswith("SUPP") or "VISITNUM" not in f:
             continue
-        dtc = next((c for c in (f"{dom}DTC", f"{dom}STDTC") if c in f), None)
+        dtc = f"{dom}DTC" if f"{dom}DTC" in f else (
+            f"{dom}STDTC" if dom in SV_STDTC_DOMAINS and f"{dom}STDTC" in f else None)
         if dtc is None or "USUBJID" not in f:
             continue
         part = pd.DataFrame({"USUBJID": f["USUBJID"].to_numpy(),
@@ -210,17 +219,24 @@ def build_sv(study, frames, issues) -> pd.DataFrame:
         return pd.DataFrame(columns=SV_COLUMNS + [SRC_FILE, SRC_ROW])
     allv = pd.concat(parts, ignore_index=True)
     allv = allv[allv["USUBJID"].notna() & allv["VISITNUM"].notna()]
-    full = allv["dtc"].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")
-    allv["date"] = allv["dtc"].where(full).astype(object).str[:10]
+    # complete dates only (partial dates date no visit); None, never NaN, in the object column
+    full = allv["dtc"].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}").to_numpy()
+    allv["date"] = None
+    allv.loc[full, "date"] = allv.loc[full, "dtc"].astype(str).str[:10]
     # provenance of a visit = every contributing record, joined in (file, row) order
     row_num = pd.to_numeric(allv[SRC_ROW], errors="coerce")
     allv = allv.assign(_row=row_num).sort_values(["USUBJID", "VISITNUM", SRC_FILE, "_row",
                                                   SRC_ROW], kind="mergesort")
     allv["_ref"] = allv[SRC_FILE].astype(str) + ":" + allv[SRC_ROW].astype(str)
     g = allv.groupby(["USUBJID", "VISITNUM"], sort=True)
-    sv = g.agg(VISIT=("VISIT", "first"), SVSTDTC=("date", "min"), SVENDTC=("date", "max"),
+    sv = g.agg(VISIT=("VISIT", "first"),
                **{SRC_FILE: (SRC_FILE, lambda f: "; ".join(dict.fromkeys(f))),
                   SRC_ROW: ("_ref", "; ".join)}).reset_index()
+    dated = allv[full].groupby(["USUBJID", "VISITNUM"], sort=True)["date"].agg(["min", "max"])
+    key = pd.MultiIndex.from_frame(sv[["USUBJID", "VISITNUM"]])
+    span = dated.reindex(key)
+    sv["SVSTDTC"] = span["min"].astype(object).where(span["min"].notna(), None).to_numpy()
+    sv["SVENDTC"] = span["max"].astype(object).where(span["max"].notna(), None).to_numpy()
     tv = {v.visitnum: v for v in study.config.trial_design.visits}
     sv["VISITDY"] = sv["VISITNUM"].map(
         {n: float(v.visitdy) for n, v in tv.items() if v.visitdy is not None}).astype("float64")

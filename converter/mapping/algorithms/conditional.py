@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 
 from converter.mapping.base import Strict
 from converter.mapping.fast import Codes
+from converter.mapping.mixed import kind_of, settle
 from converter.mapping.steps import (
     AlgorithmSpec,
     Condition,
@@ -63,6 +64,7 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
     branches = [(evaluate_all(r.when, ctx), r.then) for r in p.rules]
     if p.else_ is not None:
         branches.append((pd.Series(True, index=ctx.out.index), p.else_))
+    kinds: set[str | None] = set()
     for mask, step in branches:
         take = (mask & todo).to_numpy()
         todo &= ~take
@@ -75,9 +77,11 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
         values = REGISTRY[step.algorithm].run(step, sub)
         if values.dtype != object and take.all():
             return values
+        kinds.add(kind_of(values))
         result = result.astype(object)
         result[take] = values.to_numpy()
-    return result.where(result.notna(), None)
+    # numbers from some branches: a float column, or text when they mix with text (mixed.py)
+    return settle(result.where(result.notna(), None), kinds)
 
 
 def _origin(p: Conditional) -> str:

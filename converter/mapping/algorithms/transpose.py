@@ -13,6 +13,7 @@ import pandas as pd
 from pydantic import model_validator
 
 from converter.mapping.base import Strict
+from converter.mapping.stacking import SOURCE_NAME
 from converter.model import SRC_FILE, SRC_ROW
 
 
@@ -41,6 +42,8 @@ def transpose(raw: pd.DataFrame, spec: Transpose, positions: bool = False) -> pd
     wide = list(spec.columns)
     keep = spec.keep if spec.keep is not None else [c for c in raw.columns if c not in wide]
     keep = [c for c in keep if c not in (SRC_FILE, SRC_ROW)] + [SRC_FILE, SRC_ROW]
+    if SOURCE_NAME in raw.columns and SOURCE_NAME not in keep:  # stacked: record's source
+        keep.append(SOURCE_NAME)
     frame = raw[keep + wide].copy()
     frame["__pos"] = range(len(frame))
     long = frame.melt(id_vars=keep + ["__pos"], value_vars=wide,
