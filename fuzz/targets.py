@@ -135,6 +135,69 @@ def csv_round_trip(table: tuple) -> None:
     assert df[SRC_ROW].tolist() == [str(n) for _, n in expected]
 
 
+# ---------------------------------------------------------------- XLSX reader
+
+_xlsx_cell = st.one_of(
+    st.none(),
+    st.text(st.characters(blacklist_categories=("Cs", "Cc"),
+                          blacklist_characters="\ufffe\uffff"), max_size=8).filter(
+        lambda t: not t.startswith("=")),
+    st.integers(-10**12, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=64).filter(lambda f: abs(f) < 1e300),
+    st.booleans(),
+    st.dates(min_value=__import__("datetime").date(1900, 3, 1)),
+)
+xlsx_tables = st.integers(1, 4).flatmap(lambda width: st.tuples(
+    st.lists(_name, min_size=width, max_size=width, unique=True),
+    st.lists(st.lists(_xlsx_cell, min_size=width, max_size=width), max_size=6)))
+
+
+def _excel_text(v):
+    import datetime as dt
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def xlsx_round_trip(table: tuple) -> None:
+    """Values written with openpyxl come back as their documented text rendering."""
+    import datetime as dt
+
+    import openpyxl
+
+    from converter.io.readers import read_raw
+
+    header, rows = table
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    path = _WORK / "table.xlsx"
+    wb.save(path)
+    df = read_raw(path)
+    # Excel keeps at most 17 significant digits: compare with what the file holds, read back by
+    # openpyxl's ordinary (not read-only) mode.
+    stored = [[c.value for c in r] for r in openpyxl.load_workbook(path).active.iter_rows(
+        min_row=2, max_row=len(rows) + 1, max_col=len(header))]
+    rows = [[v.date() if isinstance(w, dt.date) else v for v, w in zip(r, orig)]
+            for r, orig in zip(stored, rows)]   # dates are stored as midnight date-times
+    expected = [([_excel_text(v) for v in r], i + 1) for i, r in enumerate(rows)]
+    expected = [(r, n) for r, n in expected if any(v is not None for v in r)]
+    assert list(df.columns[:-2]) == header
+    got = df.drop(columns=[SRC_FILE, SRC_ROW]).values.tolist()
+    assert got == [r for r, _ in expected], (got, expected)
+    assert df[SRC_ROW].tolist() == [str(n) for _, n in expected]
+
+
 # ---------------------------------------------------------------- ODM reader
 
 _ODM_NS = "http://www.cdisc.org/ns/odm/v1.3"
@@ -277,6 +340,7 @@ def loader_any_text(mutation: tuple) -> None:
 TARGETS = {
     "csv-bytes": (csv_bytes, csv_any_bytes),
     "csv-roundtrip": (csv_tables, csv_round_trip),
+    "xlsx-roundtrip": (xlsx_tables, xlsx_round_trip),
     "odm-roundtrip": (odm_documents, odm_round_trip),
     "odm-bytes": (odm_mutations, odm_any_bytes),
     "loader": (yaml_mutations, loader_any_text),

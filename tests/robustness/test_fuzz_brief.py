@@ -17,8 +17,8 @@ if str(REPO_ROOT) not in sys.path:      # fuzz/ sits beside the package, not ins
 
 from fuzz.targets import TARGETS
 
-EXAMPLES = {"csv-bytes": 300, "csv-roundtrip": 150, "odm-roundtrip": 100, "odm-bytes": 200,
-            "loader": 100}
+EXAMPLES = {"csv-bytes": 300, "csv-roundtrip": 150, "xlsx-roundtrip": 60, "odm-roundtrip": 100,
+            "odm-bytes": 200, "loader": 100}
 
 
 def test_every_target_has_a_brief_run():
