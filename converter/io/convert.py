@@ -120,6 +120,10 @@ def convert(src: str | Path, dst: str | Path, *, created: datetime,
     if src.resolve() == dst.resolve():
         raise ConfigError("input and output are the same file", key="OUT")
     issues = issues if issues is not None else IssueLog()
+    if out_ext == ".xpt" and dataset_suffix(src) == ".parquet" and src.is_file():
+        from converter.io.xpt import write_xpt_parquet  # streams: bounded memory
+        return write_xpt_parquet(src, dst, created=created, max_bytes=max_bytes, issues=issues,
+                                 encoding=encoding, on_non_ascii=on_non_ascii)
     dataset = read_dataset(src, encoding=input_encoding)
     if out_ext == ".xpt":
         from converter.io.xpt import write_xpt
