@@ -113,3 +113,19 @@ def test_errors_exit_2(tmp_path, shared, run):
     long.write_text("ABCDEFGHIJ\n1\n", encoding="utf-8")
     r = run("convert", str(long), str(tmp_path / "long.xpt"))
     assert r.returncode == 2 and "ABCDEFGHIJ" in r.stderr
+
+
+def test_foreign_parquet_without_metadata(tmp_path, run):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    table = pa.table({"USUBJID": ["A", None, "C"], "AGE": pa.array([30, None, 41], pa.int64()),
+                      "WT": [70.5, 80.25, None]})
+    pq.write_table(table, tmp_path / "dm.parquet")
+    r = run("convert", str(tmp_path / "dm.parquet"), str(tmp_path / "dm.xpt"))
+    assert r.returncode == 0, r.stderr
+    back = read_dataset(tmp_path / "dm.xpt")
+    assert back.meta.name == "DM"
+    assert [v.type for v in back.meta.variables] == ["Char", "Num", "Num"]
+    assert back.data["USUBJID"].tolist() == ["A", "", "C"]
+    assert back.data["AGE"].tolist()[::2] == [30.0, 41.0] and np.isnan(back.data["AGE"][1])
+    assert back.data["WT"].tolist()[:2] == [70.5, 80.25]
