@@ -263,7 +263,7 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
             p,
             read_options=pcsv.ReadOptions(
                 autogenerate_column_names=True, use_threads=not locate,
-                encoding="utf8" if enc in ("utf-8", "utf-8-sig") else enc,
+                encoding="utf8" if codecs.lookup(enc).name in ("utf-8", "utf-8-sig") else enc,
                 block_size=1 << 20),
             parse_options=pcsv.ParseOptions(
                 delimiter=delim, quote_char='"', double_quote=True, escape_char=False,
