@@ -288,6 +288,23 @@ def _assert_describes_exactly(xml: bytes, datasets: dict[str, Dataset]) -> None:
             if clref is not None:
                 used_terms.setdefault(clref.get("CodeListOID"), set()).update(
                     _present(ds.data[item.get("Name")]))
+        # value-level codelists (DSDECOD by DSCAT): the terms of the subset each item describes
+        for ref in refs:
+            vlr = items[ref.get("ItemOID")].find("def:ValueListRef", NS)
+            if vlr is None:
+                continue
+            vl = mdv.find(f"def:ValueListDef[@OID='{vlr.get('ValueListOID')}']", NS)
+            for vref in vl.findall("odm:ItemRef", NS):
+                vitem = items[vref.get("ItemOID")]
+                clref = vitem.find("odm:CodeListRef", NS)
+                if clref is None:
+                    continue
+                wc_oid = vref.find("def:WhereClauseRef", NS).get("WhereClauseOID")
+                (rc,) = mdv.findall(f"def:WhereClauseDef[@OID='{wc_oid}']/odm:RangeCheck", NS)
+                by = items[rc.get(f"{{{DEF_NS}}}ItemOID")].get("Name")
+                values = [c.text for c in rc.findall("odm:CheckValue", NS)]
+                subset = ds.data.loc[ds.data[by].isin(values), vitem.get("Name")]
+                used_terms.setdefault(clref.get("CodeListOID"), set()).update(_present(subset))
     for oid, terms in used_terms.items():
         cl = codelists[oid]
         if cl.find("odm:ExternalCodeList", NS) is not None:
@@ -663,3 +680,35 @@ def test_mandatory_for_required_variables_and_keys_never_empty():
     assert refs["AVISITN"].mandatory is True          # a key, never empty
     assert refs["PARAMCD"].mandatory is True          # Req
     assert refs["AVAL"].mandatory is False
+
+
+def test_dsdecod_codelist_depends_on_dscat():
+    datasets = sdtm_datasets()
+    datasets["DS"] = Dataset(DatasetMeta(
+        "DS", "Disposition", klass="EVENTS", structure="One record per disposition status",
+        keys=["STUDYID", "USUBJID", "DSDECOD"], variables=[
+            V("STUDYID", "Study Identifier", core="Req", origin="Protocol"),
+            V("USUBJID", "Unique Subject Identifier", core="Req", origin="Derived",
+              method="as DM.USUBJID"),
+            V("DSDECOD", "Standardized Disposition Term", core="Req", codelist="NCOMPLT",
+              origin="Assigned"),
+            V("DSCAT", "Category for Disposition Event", codelist="DSCAT", origin="Assigned"),
+        ]), pd.DataFrame({
+            "STUDYID": ["S1"] * 4, "USUBJID": ["S1-001", "S1-001", "S1-002", "S1-002"],
+            "DSDECOD": ["INFORMED CONSENT OBTAINED", "COMPLETED", "RANDOMIZED", "ADVERSE EVENT"],
+            "DSCAT": ["PROTOCOL MILESTONE", "DISPOSITION EVENT", "PROTOCOL MILESTONE",
+                      "DISPOSITION EVENT"]}))
+    issues = IssueLog()
+    xml = build_define(datasets, standard="SDTMIG 3.3", study_id="S1", study_name="S1",
+                       ct="sdtmct-2015-12-18", created=CREATED, issues=issues)
+    d = read_define(xml)
+    assert d.item_def("IT.DS.DSDECOD").codelist_oid is None
+    vlm = _vlm(d, "VL.DS.DSDECOD")
+    assert vlm[("PROTOCOL MILESTONE",)][1].codelist_oid == "CL.PROTMLST"
+    assert vlm[("DISPOSITION EVENT",)][1].codelist_oid == "CL.NCOMPLT"
+    assert {i.coded_value for i in d.codelist("CL.PROTMLST").items} == {
+        "INFORMED CONSENT OBTAINED", "RANDOMIZED"}
+    assert {i.coded_value for i in d.codelist("CL.NCOMPLT").items} == {"COMPLETED",
+                                                                        "ADVERSE EVENT"}
+    assert issues.filter(["DEF.CT.EXTENDED", "DEF.CT.NOTINCL"]).empty
+    _assert_describes_exactly(xml, datasets)

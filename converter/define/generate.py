@@ -27,6 +27,7 @@ an issue (rule ids ``DEF.*``, stage ``define``), never a silent guess.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -414,10 +415,16 @@ class _Builder:
             if k not in columns:
                 self.issue("DEF.KEY", f"key variable {name}.{k} is not in the data",
                            "error", dataset=name, variable=k)
-        value_lists = self._value_level_plan(name, data, columns)
+        value_lists = self._value_level_plan(name, data, columns, described)
         for order, vm in enumerate(variables, start=1):
             item_oid = f"IT.{_oid_part(name)}.{_oid_part(vm.name)}"
-            item, method_oid, missing = self._item_def(name, vm, data[vm.name], item_oid)
+            parent_vm = vm
+            if vm.name in value_lists and value_lists[vm.name][2]:
+                # codelists are given per value-level subset (DSDECOD by DSCAT), not on the parent
+                parent_vm = copy.copy(vm)
+                parent_vm.codelist = None
+            item, method_oid, missing = self._item_def(name, parent_vm, data[vm.name],
+                                                       item_oid)
             # Req variables, and keys that are never empty (ADaM DTYPE is a key but optional)
             mandatory = (vm.core == "Req") or (vm.name in keys and missing == 0)
             group.item_refs.append(ItemRef(
@@ -665,23 +672,29 @@ class _Builder:
         return stds
 
     # ----- value-level metadata -----------------------------------------------------------
-    def _value_level_plan(self, name: str, data: pd.DataFrame, columns: list[str]
-                          ) -> dict[str, tuple[str, str | None]]:
-        """{result variable: (by variable, label variable)} for this dataset."""
-        plan: dict[str, tuple[str, str | None]] = {}
+    def _value_level_plan(self, name: str, data: pd.DataFrame, columns: list[str],
+                          described: Mapping[str, VariableMeta]
+                          ) -> dict[str, tuple[str, str | None, dict[str, str] | None]]:
+        """{variable: (by variable, label variable, {by value: codelist})} for this dataset."""
+        plan: dict[str, tuple[str, str | None, dict[str, str] | None]] = {}
         if name.startswith("SUPP") and {"QNAM", "QVAL"} <= set(columns):
-            plan["QVAL"] = ("QNAM", "QLABEL" if "QLABEL" in columns else None)
+            plan["QVAL"] = ("QNAM", "QLABEL" if "QLABEL" in columns else None, None)
         if "PARAMCD" in columns:
             for res in ("AVAL", "AVALC"):
                 if res in columns:
-                    plan[res] = ("PARAMCD", "PARAM" if "PARAM" in columns else None)
+                    plan[res] = ("PARAMCD", "PARAM" if "PARAM" in columns else None, None)
         for col in columns if self.sdtm else ():
             if col.endswith("TESTCD") and len(col) == 8:
                 prefix = col[:2]
                 label = f"{prefix}TEST" if f"{prefix}TEST" in columns else None
                 for res in ("ORRES", "STRESC", "STRESN"):
                     if prefix + res in columns:
-                        plan[prefix + res] = (col, label)
+                        plan[prefix + res] = (col, label, None)
+        decod = described.get("DSDECOD")
+        if self.sdtm and {"DSDECOD", "DSCAT"} <= set(columns) and decod and decod.codelist:
+            # SDTMIG DS: the DSDECOD codelist depends on DSCAT
+            plan["DSDECOD"] = ("DSCAT", None, {"DISPOSITION EVENT": decod.codelist,
+                                               "PROTOCOL MILESTONE": "PROTMLST"})
         return plan
 
     def _single(self, ds: str, by: str, key_text: pd.Series, data: pd.DataFrame, col: str
@@ -691,8 +704,8 @@ class _Builder:
         return self._singles[(ds, by, col)]
 
     def _value_list(self, ds: str, data: pd.DataFrame, vm: VariableMeta, parent: ItemDef,
-                    plan: tuple[str, str | None]) -> str | None:
-        by, label_col = plan
+                    plan: tuple[str, str | None, dict[str, str] | None]) -> str | None:
+        by, label_col, codelists = plan
         if (ds, by) not in self._groups:       # shared by every result variable of a dataset
             keys = data[by]
             key_text = keys.astype(str).where(keys.notna(), "")
@@ -736,13 +749,19 @@ class _Builder:
                 sub_vm = VariableMeta(name=vm.name, origin=qorig[value])
                 origins = self._origin(ds, sub_vm, var=f"QVAL where QNAM={value}")
             length = facts.length if facts.data_type in ("text", "integer", "float") else None
+            codelist_oid = None
+            if codelists and codelists.get(value):
+                sub_vm = copy.copy(vm)
+                sub_vm.codelist = codelists[value]
+                codelist_oid = self._codelist_for(ds, sub_vm, data[vm.name].iloc[mask],
+                                                  facts.data_type, None)
             self.mdv.item_defs.append(ItemDef(
                 oid=item_oid, name=vm.name, data_type=facts.data_type,
                 length=max(1, length) if length is not None else None,
                 significant_digits=facts.significant_digits,
                 sas_field_name=vm.name if SAS_NAME.match(vm.name) else None,
                 display_format=None, description=description or vm.label or None,
-                origins=origins))
+                codelist_oid=codelist_oid, origins=origins))
             self.mdv.where_clauses.append(WhereClauseDef(wc_oid, [
                 RangeCheck("EQ", by_oid, [value])]))
             vl.item_refs.append(ItemRef(item_oid, mandatory=facts.n_missing == 0,
