@@ -134,3 +134,15 @@ def test_vectorised_on_a_large_frame():
     ds, lineage = apply_metadata(frame, "LB", SDTM, IssueLog())
     assert len(ds.data) == n == len(lineage)
     assert ds.data["USUBJID"].is_monotonic_increasing
+
+
+def test_arrow_backed_text_kept():
+    frame = pd.DataFrame({"STUDYID": pd.array(["ST", "ST"], dtype="string[pyarrow]"),
+                          "USUBJID": pd.array(["B", "A"], dtype="string[pyarrow]"),
+                          "DOMAIN": "DM", "SUBJID": ["2", None]})
+    log = IssueLog()
+    ds, _ = apply_metadata(frame, "DM", SDTM, log)
+    assert ds.data["USUBJID"].tolist() == ["A", "B"]
+    assert str(ds.data["USUBJID"].dtype) == "string"
+    assert ds.data["SUBJID"].tolist() == [None, "2"]
+    assert log.filter(["MD.REQNULL"])["usubjid"].tolist() == ["A"]

@@ -97,6 +97,11 @@ def _arrow_text(values: pd.Series) -> pa.Array | None:
         return None
 
 
+def _arrow_backed(dtype) -> bool:
+    return isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) in (
+        "pyarrow", "pyarrow_numpy")
+
+
 def _to_char(values: pd.Series) -> tuple[pd.Series, bool, pa.Array]:
     """Text column (object; missing = None), whether non-text values were converted, and the
     same values as an Arrow array (for byte lengths and null checks)."""
@@ -109,6 +114,8 @@ def _to_char(values: pd.Series) -> tuple[pd.Series, bool, pa.Array]:
         return s, False, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
     arr = _arrow_text(values)
     if arr is not None:
+        if values.dtype != object and _arrow_backed(values.dtype):
+            return values, False, arr     # Arrow-backed text stays as it is (no copies)
         s = values if values.dtype == object else values.astype(object)
         if arr.null_count:
             s = s.where(s.notna(), None)
@@ -232,7 +239,14 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
             for k, v in fields.items():
                 setattr(vm, k, v)
 
-    ctx_all = _context(frame, name)
+    ctx_cache: list[pd.DataFrame] = []
+
+    def ctx_rows(mask: np.ndarray) -> pd.DataFrame:
+        """Provenance of the masked input rows (built once, only when an issue needs it)."""
+        if not ctx_cache:
+            ctx_cache.append(_context(frame, name))
+        return ctx_cache[0][mask]
+
     spec_names = [v.name for v in meta.variables]
     present = [n for n in spec_names if n in frame.columns]
     extra = [c for c in frame.columns if c not in spec_names and c not in PROVENANCE_COLUMNS]
@@ -266,7 +280,7 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
         if vm.type == "Num":
             num, bad = _to_num(values, vm)
             if bad.any():
-                sub = ctx_all[bad.to_numpy()].copy()
+                sub = ctx_rows(bad.to_numpy()).copy()
                 sub["value"] = values[bad.to_numpy()].astype(str).to_numpy()
                 issues.add_frame(sub, rule_id="MD.NUMTYPE", severity="error", stage=STAGE,
                                  message=f"{name}.{col} is numeric; value is not a number and "
@@ -291,13 +305,13 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
             if longest and longest > 200:
                 over = pc.fill_null(pc.greater(lengths, 200), False).to_numpy(
                     zero_copy_only=False)
-                sub = ctx_all[over].copy()
+                sub = ctx_rows(over).copy()
                 sub["value"] = text[over].to_numpy()
                 issues.add_frame(sub, rule_id="MD.LEN200", severity="error", stage=STAGE,
                                  message=f"{name}.{vm.name} value is longer than 200 bytes",
                                  dataset=name, variable=vm.name, expected="at most 200 bytes")
         if vm.core == "Req" and null.any():
-            issues.add_frame(ctx_all[null], rule_id="MD.REQNULL", severity="error",
+            issues.add_frame(ctx_rows(null), rule_id="MD.REQNULL", severity="error",
                              stage=STAGE, message=f"required variable {vm.name} is null",
                              dataset=name, variable=vm.name, expected="a value in every record")
         if vm.core == "Exp" and len(null) and null.all():
@@ -322,8 +336,11 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
         if (order[1:] > order[:-1]).all():
             order = None
 
-    def arranged(values) -> np.ndarray:
-        arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    def arranged(values):
+        if isinstance(values, pd.Series) and _arrow_backed(values.dtype):
+            arr = values.array                       # keeps the Arrow-backed dtype
+        else:
+            arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
         return arr if order is None else arr.take(order)
 
     n = len(frame)
