@@ -150,16 +150,116 @@ def test_lb_equals_plain_pandas_derivation(mapped, repo_root, raw):
         assert (a.astype(str) == b.astype(str)).all(), col
 
 
-def test_reconciliation_accounts_for_every_record(mapped, raw):
+def test_reconciliation_accounts_for_every_record(mapped, raw, repo_root):
     recon = mapped[0].reconciliation
     assert (recon["mapped"] + recon["rejected"] == recon["raw_records"]).all()
     assert recon.loc[recon["rejected"] > 0, "reason"].str.len().gt(0).all()
-    rows = dict(zip(recon["source_file"], recon["raw_records"]))
-    for name in ["dm.csv", "ae.csv", "ex.csv", "ds.csv", "vs.csv", "mh.csv", "hivhx.csv",
-                 "ie.csv", "lab_central.csv"]:
-        assert rows[name] == len(_csv(raw / name)), name
-    ie = recon.set_index("source_file").loc["ie.csv"]
-    assert ie["mapped"] == 26 and ie["rejected"] == 74 and "IEYN" in ie["reason"]
+    # one row per declared source, none left out
+    study = load_study(repo_root / "mappings" / "msc-inr-p2")
+    assert sorted(recon["source"]) == sorted(study.config.sources)
+    rows = recon.set_index("source")
+    for name, src in study.config.sources.items():
+        if src.file.endswith(".csv"):
+            assert rows.loc[name, "raw_records"] == len(_csv(raw / src.file)), name
+    lst = pd.read_excel(raw / "randomisation_list.xlsx", sheet_name="Randomisation", dtype=str)
+    assert rows.loc["randlist", "raw_records"] == len(lst) == 120
+    # the list is read for the arms only (its records are not SDTM records): all accounted
+    # for as used for joins; every other source but ie is mapped in full
+    assert "joins" in rows.loc["randlist", "reason"]
+    full = rows.drop(index=["randlist", "ie"])
+    assert (full["mapped"] == full["raw_records"]).all(), full
+    assert rows.loc["ie", "mapped"] == 26 and rows.loc["ie", "rejected"] == 74
+    assert "IEYN" in rows.loc["ie", "reason"]
+
+
+def test_dm_arms_sdtmig33(mapped, raw, raw_arms):
+    dm = mapped[0].frames["DM"].set_index("USUBJID")
+    arms = ["ARM", "ARMCD", "ACTARM", "ACTARMCD"]
+    rand = dm.index.isin(raw_arms.index)
+    assert rand.sum() == 72
+    # planned arm = the unblinded list's code for the subject's randomisation number
+    assert (dm.loc[rand, "ARMCD"] == raw_arms.reindex(dm.index[rand]).to_numpy()).all()
+    assert dm.loc[rand, "ARMCD"].value_counts().to_dict() == {"HIGH": 24, "LOW": 24,
+                                                              "PLACEBO": 24}
+    names = {"HIGH": "hUC-MSC 1.5 x 10^6 cells/kg", "LOW": "hUC-MSC 0.5 x 10^6 cells/kg",
+             "PLACEBO": "Placebo (0.9% sodium chloride)"}
+    assert (dm.loc[rand, "ARM"] == dm.loc[rand, "ARMCD"].map(names)).all()
+    # actual arm from the infusion log: every subject's six doses agree, and match the arm
+    ex = _csv(raw / "ex.csv")
+    per = ex.assign(USUBJID=ex["Project"] + "-" + ex["Subject"]).groupby("USUBJID")["EXDOSE"]
+    assert (per.nunique() == 1).all()
+    actual = per.first().map({"1.5": "HIGH", "0.5": "LOW", "0": "PLACEBO"})
+    assert (dm.loc[rand, "ACTARMCD"] == actual.reindex(dm.index[rand]).to_numpy()).all()
+    assert (dm.loc[rand, "ACTARM"] == dm.loc[rand, "ACTARMCD"].map(names)).all()
+    assert dm.loc[rand, "ARMNRS"].isna().all() and dm["ACTARMUD"].isna().all()
+    # not randomised: no arm at all, the reason in ARMNRS (SDTMIG 3.3)
+    out = dm.loc[~rand]
+    assert len(out) == 28 and out[arms].isna().all().all()
+    ds = _csv(raw / "ds.csv")
+    reason = pd.Series(ds["DSREAS"].to_numpy(), index=ds["Project"] + "-" + ds["Subject"])
+    expected = reason.reindex(out.index).map({"Screen failure": "SCREEN FAILURE",
+                                              "Withdrawal by subject": "NOT ASSIGNED"})
+    assert (out["ARMNRS"] == expected).all()
+    assert out["ARMNRS"].value_counts().to_dict() == {"SCREEN FAILURE": 26, "NOT ASSIGNED": 2}
+    # informed consent date of every screened subject, from the consent form
+    ic = _csv(raw / "ic.csv")
+    icdt = pd.to_datetime(ic["ICDAT"], format="%d %b %Y").dt.strftime("%Y-%m-%d")
+    icdt.index = ic["Project"] + "-" + ic["Subject"]
+    assert (dm["RFICDTC"] == icdt.reindex(dm.index)).all()
+
+
+def test_ds_milestones_and_disposition(mapped, raw):
+    ds = mapped[0].frames["DS"]
+    raw_ds, ic, rand = _csv(raw / "ds.csv"), _csv(raw / "ic.csv"), _csv(raw / "rand.csv")
+    assert len(ds) == len(raw_ds) + len(ic) + len(rand) == 272
+    cat = ds.groupby(["DSCAT", "DSDECOD"]).size().to_dict()
+    assert cat[("PROTOCOL MILESTONE", "INFORMED CONSENT OBTAINED")] == len(ic) == 100
+    assert cat[("PROTOCOL MILESTONE", "RANDOMIZED")] == len(rand) == 72
+    events = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+    assert events["DSDECOD"].value_counts().to_dict() == \
+        raw_ds["DSREAS"].str.upper().value_counts().to_dict()
+    assert events["DSDECOD"].value_counts()["LOST TO FOLLOW-UP"] == 9
+    # each record keeps the file it came from
+    src = ds.groupby("DSDECOD")["__source_file"].unique().map(list).to_dict()
+    assert src["INFORMED CONSENT OBTAINED"] == ["ic.csv"] and src["RANDOMIZED"] == ["rand.csv"]
+    randomized = ds[ds["DSDECOD"] == "RANDOMIZED"].set_index("USUBJID")["DSSTDTC"]
+    stamp = pd.to_datetime(rand["RANDDAT"] + " " + rand["RANDTIM"], format="%d %b %Y %H:%M")
+    stamp.index = rand["Project"] + "-" + rand["Subject"]
+    assert (randomized == stamp.dt.strftime("%Y-%m-%dT%H:%M").reindex(randomized.index)).all()
+    assert ds["DSSTDTC"].notna().all() and ds["EPOCH"].notna().all()
+    assert not ds.duplicated(["USUBJID", "DSSEQ"]).any()
+
+
+def test_se_elements_and_epochs(mapped):
+    frames = mapped[0].frames
+    dm, se = frames["DM"].set_index("USUBJID"), frames["SE"]
+    assert set(se["USUBJID"]) == set(dm.index)
+    per = se.groupby("USUBJID")["ETCD"].apply(list)
+    rand = dm["ACTARMCD"].notna()
+    element = {"HIGH": "HIGH", "LOW": "LOW", "PLACEBO": "PBO"}
+    assert (per[~rand] == pd.Series([["SCRN"]] * (~rand).sum(), index=dm.index[~rand])).all()
+    want = dm.loc[rand, "ACTARMCD"].map(lambda a: ["SCRN", element[a], "FU"])
+    assert (per[rand].sort_index() == want.sort_index()).all()
+    # contiguous: each element ends when the next starts; treatment starts at the first dose
+    se = se.sort_values(["USUBJID", "SESEQ"])
+    nxt = se.groupby("USUBJID")["SESTDTC"].shift(-1)
+    assert (se["SEENDTC"][nxt.notna()] == nxt[nxt.notna()]).all()
+    trt = se[se["EPOCH"] == "TREATMENT"].set_index("USUBJID")
+    assert (trt["SESTDTC"] == dm.loc[trt.index, "RFXSTDTC"]).all()
+    assert se.groupby("EPOCH").size().to_dict() == {"FOLLOW-UP": 72, "SCREENING": 100,
+                                                     "TREATMENT": 72}
+    # EPOCH from SE on every record with a complete date
+    for dom, dtc in [("AE", "AESTDTC"), ("EX", "EXSTDTC"), ("LB", "LBDTC"), ("VS", "VSDTC"),
+                     ("DS", "DSSTDTC")]:
+        f = frames[dom]
+        full = f[dtc].str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
+        assert f.loc[full, "EPOCH"].notna().all(), dom
+        assert f.loc[~full, "EPOCH"].isna().all(), dom
+    assert set(frames["EX"]["EPOCH"]) == {"TREATMENT"}
+    lb = frames["LB"]
+    assert set(lb.loc[lb["VISIT"] == "SCREENING", "EPOCH"]) == {"SCREENING"}
+    assert set(lb.loc[lb["VISITNUM"] >= 8, "EPOCH"]) == {"FOLLOW-UP"}
+    assert set(lb.loc[lb["VISITNUM"].between(3, 7), "EPOCH"]) == {"TREATMENT"}
 
 
 def test_no_error_level_issues(mapped):
