@@ -100,15 +100,90 @@ def test_findings_and_events(mapped, odm):
     assert ae["AESEV"].isin(["MILD", "MODERATE", "SEVERE"]).all()
 
 
-def test_reconciliation_balances(mapped, odm):
+def test_reconciliation_balances(mapped, odm, repo_root):
     recon = mapped[0].reconciliation
     assert (recon["mapped"] + recon["rejected"] == recon["raw_records"]).all()
-    assert recon.loc[recon["rejected"] > 0, "reason"].str.len().gt(0).all()
-    # every record of the item groups the mappings read is counted, and all are mapped
-    groups = ["IG.DM", "IG.AE", "IG.DS", "IG.EX", "IG.HX", "IG.IE", "IG.LB", "IG.MH", "IG.VS"]
-    row = recon.set_index("source_file").loc["msc-inr-sd_odm.xml"]
-    assert row["raw_records"] == sum(len(_groups(odm, g)) for g in groups)
-    assert row["mapped"] == row["raw_records"]
+    # one row per declared source (item group), none left out, every record mapped
+    study = load_study(repo_root / "mappings" / "msc-inr-sd")
+    assert sorted(recon["source"]) == sorted(study.config.sources)
+    rows = recon.set_index("source")
+    for name, src in study.config.sources.items():
+        assert rows.loc[name, "item_group"] == src.item_group
+        assert rows.loc[name, "raw_records"] == len(_groups(odm, src.item_group)), name
+    assert (rows["mapped"] == rows["raw_records"]).all() and (rows["rejected"] == 0).all()
+    # and the declared item groups are all the item groups of the export
+    found = {ig.get("ItemGroupOID") for ig in odm.iterfind(".//o:ItemGroupData", NS)}
+    assert found == {src.item_group for src in study.config.sources.values()}
+
+
+def test_dm_arms_sdtmig33(mapped, odm):
+    dm = mapped[0].frames["DM"].set_index("USUBJID")
+    arms = ["ARM", "ARMCD", "ACTARM", "ACTARMCD"]
+    rand = _groups(odm, "IG.RAND")
+    planned = pd.Series(rand["IT.RAND.ARM"].map({"1": "MSC", "2": "PLACEBO"}).to_numpy(),
+                        index="MSC-INR-SD-" + rand["SubjectKey"])
+    rnd = dm.index.isin(planned.index)
+    assert rnd.sum() == 20
+    assert (dm.loc[rnd, "ARMCD"] == planned.reindex(dm.index[rnd]).to_numpy()).all()
+    assert dm.loc[rnd, "ARMCD"].value_counts().to_dict() == {"MSC": 10, "PLACEBO": 10}
+    names = {"MSC": "hUC-MSC 1 x 10^6 cells/kg", "PLACEBO": "Placebo (normal saline)"}
+    assert (dm.loc[rnd, "ARM"] == dm.loc[rnd, "ARMCD"].map(names)).all()
+    # actual arm from the infusion form: one treatment per subject, matching the arm
+    ex = _groups(odm, "IG.EX")
+    per = ex.assign(USUBJID="MSC-INR-SD-" + ex["SubjectKey"]).groupby("USUBJID")["IT.EX.EXTRT"]
+    assert (per.nunique() == 1).all()
+    actual = per.first().map({"1": "MSC", "2": "PLACEBO"})
+    assert (dm.loc[rnd, "ACTARMCD"] == actual.reindex(dm.index[rnd]).to_numpy()).all()
+    assert (dm.loc[rnd, "ACTARM"] == dm.loc[rnd, "ACTARMCD"].map(names)).all()
+    assert dm.loc[rnd, "ARMNRS"].isna().all() and dm["ACTARMUD"].isna().all()
+    out = dm.loc[~rnd]
+    assert len(out) == 2 and out[arms].isna().all().all()
+    assert (out["ARMNRS"] == "SCREEN FAILURE").all()
+    ic = _groups(odm, "IG.IC")
+    icdt = pd.Series(ic["IT.IC.ICDAT"].to_numpy(), index="MSC-INR-SD-" + ic["SubjectKey"])
+    assert (dm["RFICDTC"] == icdt.reindex(dm.index)).all()
+
+
+def test_ds_milestones_and_disposition(mapped, odm):
+    ds = mapped[0].frames["DS"]
+    raw_ds, ic, rand = (_groups(odm, g) for g in ("IG.DS", "IG.IC", "IG.RAND"))
+    assert len(ds) == len(raw_ds) + len(ic) + len(rand) == 64
+    cat = ds.groupby(["DSCAT", "DSDECOD"]).size().to_dict()
+    assert cat[("PROTOCOL MILESTONE", "INFORMED CONSENT OBTAINED")] == 22
+    assert cat[("PROTOCOL MILESTONE", "RANDOMIZED")] == 20
+    decode = {"1": "COMPLETED", "2": "SCREEN FAILURE", "3": "WITHDRAWAL BY SUBJECT",
+              "4": "LOST TO FOLLOW-UP"}
+    events = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
+    assert events["DSDECOD"].value_counts().to_dict() == \
+        raw_ds["IT.DS.DSDECOD"].map(decode).value_counts().to_dict()
+    randomized = ds[ds["DSDECOD"] == "RANDOMIZED"].set_index("USUBJID")["DSSTDTC"]
+    raw_dt = pd.Series(rand["IT.RAND.RANDDAT"].to_numpy(), index="MSC-INR-SD-" + rand["SubjectKey"])
+    assert (randomized == raw_dt.reindex(randomized.index)).all()
+    assert ds["EPOCH"].notna().all() and not ds.duplicated(["USUBJID", "DSSEQ"]).any()
+
+
+def test_se_elements_and_epochs(mapped):
+    frames = mapped[0].frames
+    dm, se = frames["DM"].set_index("USUBJID"), frames["SE"]
+    per = se.groupby("USUBJID")["ETCD"].apply(list)
+    assert set(per.index) == set(dm.index)
+    element = {"MSC": "MSC", "PLACEBO": "PBO"}
+    for subject, row in dm.iterrows():  # 22 subjects
+        arm = row["ACTARMCD"]
+        want = ["SCRN"] if pd.isna(arm) else ["SCRN", element[arm], "FU"]
+        assert per[subject] == want, subject
+    se = se.sort_values(["USUBJID", "SESEQ"])
+    nxt = se.groupby("USUBJID")["SESTDTC"].shift(-1)
+    assert (se["SEENDTC"][nxt.notna()] == nxt[nxt.notna()]).all()
+    for dom, dtc in [("AE", "AESTDTC"), ("EX", "EXSTDTC"), ("LB", "LBDTC"), ("VS", "VSDTC"),
+                     ("DS", "DSSTDTC")]:
+        f = frames[dom]
+        full = f[dtc].str.match(r"^\d{4}-\d{2}-\d{2}", na=False)
+        assert f.loc[full, "EPOCH"].notna().all(), dom
+    assert set(frames["EX"]["EPOCH"]) == {"TREATMENT"}
+    lb = frames["LB"]
+    assert set(lb.loc[lb["VISIT"] == "SCREENING", "EPOCH"]) == {"SCREENING"}
+    assert set(lb.loc[lb["VISITNUM"] >= 5, "EPOCH"]) == {"FOLLOW-UP"}
 
 
 def test_no_error_level_issues(mapped):
@@ -126,3 +201,6 @@ def test_trial_design(mapped):
     assert len(frames["TV"]) == 7
     assert set(frames["IE"]["IETESTCD"]) == {"I05", "E01"}
     assert set(frames["IE"]["IETESTCD"]) <= set(frames["TI"]["IETESTCD"])
+    # no upper age limit: a null flavour, not a value
+    agemax = ts[ts["TSPARMCD"] == "AGEMAX"]
+    assert agemax["TSVAL"].isna().all() and agemax["TSVALNF"].tolist() == ["PINF"]
