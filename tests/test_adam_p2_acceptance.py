@@ -20,7 +20,7 @@ def p2(repo_root, tmp_path_factory):
     sdtm = run_sdtm(study, repo_root / "examples" / "msc-inr-p2" / "raw", issues)
     out = tmp_path_factory.mktemp("p2results")
     result = derive_adam(study, sdtm.frames, issues, out_dir=out)
-    return sdtm.frames, result
+    return sdtm.frames, result, issues
 
 
 def _by_arm(frame, var="TRT01PN"):
@@ -37,6 +37,16 @@ def test_adsl_72_randomised_24_per_arm(p2):
     assert itt["TRTSDT"].notna().all() and itt["BCD4"].notna().all()
 
 
+def test_adsl_holds_the_randomised_and_logs_the_others(p2):
+    sdtm, result, issues = p2
+    assert len(result.frames["ADSL"]) == 72
+    not_randomised = set(sdtm["DM"].loc[sdtm["DM"]["ARM"].isna(), "USUBJID"])
+    assert len(not_randomised) == len(sdtm["DM"]) - 72
+    logged = issues.filter(["ADAM.NOTINPOP"])
+    assert set(logged.loc[logged["dataset"] == "ADSL", "usubjid"]) == not_randomised
+    assert len(issues.filter(["ADAM.ORPHAN"])) == 0
+
+
 def test_adae_subjects_with_event_12_8_11(p2):
     adae = p2[1].frames["ADAE"]
     te = adae.loc[(adae["TRTEMFL"] == "Y") & (adae["ITTFL"] == "Y")]
@@ -45,7 +55,7 @@ def test_adae_subjects_with_event_12_8_11(p2):
 
 
 def test_adlb_locf_for_exactly_the_9_lost_after_week_60(p2):
-    sdtm, result = p2
+    sdtm, result, _ = p2
     adlb = result.frames["ADLB"]
     locf = adlb.loc[adlb["DTYPE"] == "LOCF"]
     lost = set(sdtm["DS"].loc[sdtm["DS"]["DSDECOD"] == "LOST TO FOLLOW-UP", "USUBJID"])

@@ -113,6 +113,7 @@ class AdslConfig(_Model):
     kind: Literal["adsl"]
     dataset: Name = "ADSL"
     source: str = "DM"
+    population: Filter | None = None   # which DM subjects ADSL holds (default: all)
     keep: list[str] = []
     treatment: TreatmentSpec = TreatmentSpec()
     exposure: ExposureSpec = ExposureSpec()

@@ -150,3 +150,27 @@ def object_none(s: pd.Series) -> pd.Series:
 
 def obj_where(cond: np.ndarray | pd.Series, value: object, index: pd.Index) -> pd.Series:
     return pd.Series(np.where(np.asarray(cond), value, None), index=index, dtype=object)
+
+
+def keep_adsl_subjects(data: pd.DataFrame, adsl: pd.DataFrame, sdtm: Mapping[str, pd.DataFrame],
+                       issues: IssueLog, *, source: str, name: str) -> pd.DataFrame:
+    """Records of ADSL subjects only. Subjects of DM left out of ADSL by its population filter
+    get one notice each (ADAM.NOTINPOP); subjects unknown to DM are errors per record
+    (ADAM.ORPHAN). Either way the records are not carried and the log says so."""
+    known = data["USUBJID"].isin(adsl["USUBJID"])
+    if known.all():
+        return data
+    in_dm = data["USUBJID"].isin(sdtm["DM"]["USUBJID"]) if "DM" in sdtm else \
+        pd.Series(False, index=data.index)
+    excluded = data.loc[~known & in_dm]
+    counts = excluded.groupby("USUBJID").size()
+    first = excluded.drop_duplicates("USUBJID")
+    log_rows(issues, first, rule_id="ADAM.NOTINPOP", dataset=name, variable="USUBJID",
+             value=first["USUBJID"].map(counts).astype(str) + f" {source} records",
+             severity="notice", message=f"subject left out of ADSL by its population filter; "
+             f"its {source} records are not carried into {name}")
+    orphan = data.loc[~known & ~in_dm]
+    log_rows(issues, orphan, rule_id="ADAM.ORPHAN", dataset=name, variable="USUBJID",
+             value=orphan["USUBJID"], message=f"{source} record of a subject not in DM; not "
+             f"carried into {name}")
+    return data.loc[known].reset_index(drop=True)

@@ -40,6 +40,13 @@ def derive_adsl(cfg: AdslConfig, sdtm: dict[str, pd.DataFrame], issues: IssueLog
              value=dm.loc[dup, "USUBJID"], message="subject appears twice in DM; the first "
              "record is used for ADSL")
     dm = dm.loc[~dup].reset_index(drop=True)
+    if cfg.population is not None:
+        inside = evaluate_filter(cfg.population, dm)
+        log_rows(issues, dm.loc[~inside], rule_id="ADAM.NOTINPOP", dataset="ADSL",
+                 variable="USUBJID", value=dm.loc[~inside, "USUBJID"], severity="notice",
+                 message="DM subject outside the ADSL population filter (adsl.yaml population); "
+                 "not in ADSL")
+        dm = dm.loc[inside].reset_index(drop=True)
     keep = cfg.keep or [c for c in dm.columns if c not in ("DOMAIN",)]
     cols = [c for c in KEYS if c not in keep] + [c for c in keep if c in dm.columns]
     cols += [c for c in PROVENANCE_COLUMNS if c in dm.columns]

@@ -9,6 +9,7 @@ from converter.adam.config import BdsConfig
 from converter.adam.datasets._common import (
     coalesce,
     format_template,
+    keep_adsl_subjects,
     log_bad_dtc,
     log_rows,
     object_none,
@@ -64,11 +65,7 @@ def derive_bds(cfg: BdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame
             orig[c] = origin("Predecessor", f"{cfg.source}.{c}")
 
     # subjects must be in ADSL
-    known = data["USUBJID"].isin(adsl["USUBJID"])
-    log_rows(issues, data.loc[~known], rule_id="ADAM.ORPHAN", dataset=name, variable="USUBJID",
-             value=data.loc[~known, "USUBJID"], message=f"{cfg.source} record of a subject not in "
-             f"ADSL; not carried into {name}")
-    data = data.loc[known].reset_index(drop=True)
+    data = keep_adsl_subjects(data, adsl, sdtm, issues, source=cfg.source, name=name)
     adsl_vars = [v for v in cfg.adsl_vars if v not in data.columns]
     data = derive_vars_merged(data, adsl, KEYS, new_vars=adsl_vars)
     for v in adsl_vars:

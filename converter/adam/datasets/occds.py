@@ -5,7 +5,14 @@ from __future__ import annotations
 import pandas as pd
 
 from converter.adam.config import OccdsConfig
-from converter.adam.datasets._common import coalesce, log_bad_dtc, log_rows, origin, require
+from converter.adam.datasets._common import (
+    coalesce,
+    keep_adsl_subjects,
+    log_bad_dtc,
+    log_rows,
+    origin,
+    require,
+)
 from converter.adam.derivations import (
     derive_var_extreme_flag,
     derive_var_obs_number,
@@ -28,11 +35,7 @@ def derive_occds(cfg: OccdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataF
     data = data.drop(columns=[c for c in ("DOMAIN",) if c in data.columns]).reset_index(drop=True)
     orig = {c: origin("Predecessor", f"{cfg.source}.{c}") for c in data.columns
             if c not in PROVENANCE_COLUMNS}
-    known = data["USUBJID"].isin(adsl["USUBJID"])
-    log_rows(issues, data.loc[~known], rule_id="ADAM.ORPHAN", dataset=name, variable="USUBJID",
-             value=data.loc[~known, "USUBJID"], message=f"{cfg.source} record of a subject not in "
-             f"ADSL; not carried into {name}")
-    data = data.loc[known].reset_index(drop=True)
+    data = keep_adsl_subjects(data, adsl, sdtm, issues, source=cfg.source, name=name)
     adsl_vars = [v for v in cfg.adsl_vars if v not in data.columns]
     data = derive_vars_merged(data, adsl, KEYS, new_vars=adsl_vars)
     for v in adsl_vars:
