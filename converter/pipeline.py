@@ -79,14 +79,47 @@ def _finish_metadata(frames: dict[str, pd.DataFrame], spec, issues: IssueLog, *,
     return datasets, lineage_df
 
 
+def _recover_interrupted_swap(out: Path) -> None:
+    """Undo a swap that was killed halfway, restoring the previous complete output.
+
+    ``_swap_into_place`` writes ``.previous/manifest.json`` (the parts OUT had before) before
+    it moves anything; if that folder is still there at the next start, the swap did not
+    finish: every part is removed from OUT and the previous ones are put back.
+    """
+    previous = out / ".previous"
+    manifest = previous / "manifest.json"
+    if not previous.is_dir():
+        return
+    if manifest.is_file():
+        had = json.loads(manifest.read_text(encoding="utf-8"))["parts"]
+        for part in OUTPUT_PARTS:
+            target = out / part
+            if (previous / part).exists() or part not in had:
+                shutil.rmtree(target, ignore_errors=True)
+            if (previous / part).exists():
+                os.replace(previous / part, target)
+        for extra in ("run-report.json",):
+            if (previous / extra).exists():
+                os.replace(previous / extra, out / extra)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
 def _swap_into_place(stage: Path, out: Path) -> None:
-    """Replace OUT/<part> folders by the staged ones; old copies are removed afterwards."""
+    """Replace OUT/<part> folders by the staged ones; old copies are removed afterwards.
+
+    A manifest of the old parts is written first, so that a kill between the renames can be
+    undone by ``_recover_interrupted_swap`` at the next start (run-status.json still says
+    ``finished: false`` in that window).
+    """
     previous = out / ".previous"
     shutil.rmtree(previous, ignore_errors=True)
     previous.mkdir()
-    for part in OUTPUT_PARTS:
-        if (out / part).exists():
-            os.replace(out / part, previous / part)
+    had = [part for part in OUTPUT_PARTS if (out / part).exists()]
+    atomic_write_text(previous / "manifest.json", json.dumps({"parts": had}) + "\n")
+    for part in had:
+        os.replace(out / part, previous / part)
+    if (out / "run-report.json").exists():
+        os.replace(out / "run-report.json", previous / "run-report.json")
     for part in OUTPUT_PARTS:
         if (stage / part).exists():
             os.replace(stage / part, out / part)
@@ -113,6 +146,7 @@ def run_study(study_dir: Path, out: Path, *, raw_dir: Path | None = None,
     issues = IssueLog(cfg.severity_overrides)
 
     out.mkdir(parents=True, exist_ok=True)
+    _recover_interrupted_swap(out)
     _status(out, False, study=cfg.study_id, stage="starting")
     for stale in out.glob(".staging-*"):    # left by a run that was killed
         shutil.rmtree(stale, ignore_errors=True)
