@@ -379,3 +379,120 @@ steps:
     out = res.frames["VS"]
     assert list(zip(out[SRC_FILE], out["VSTESTCD"], out["VSCAT"])) == [
         ("vs.csv", "SYSBP", None), ("vs.csv", "DIABP", None), ("vs2.csv", "SYSBP", "UNSCHEDULED")]
+
+
+# ---------------------------------------------------------------- reconciliation per source
+
+
+ODM = """<?xml version="1.0" encoding="UTF-8"?>
+<ODM xmlns="http://www.cdisc.org/ns/odm/v1.3" FileOID="F" FileType="Snapshot"
+     CreationDateTime="2026-01-01T00:00:00" ODMVersion="1.3.2">
+ <Study OID="S"><GlobalVariables><StudyName>S</StudyName><StudyDescription>S</StudyDescription>
+  <ProtocolName>S</ProtocolName></GlobalVariables>
+  <MetaDataVersion OID="M" Name="M">
+   <Protocol><StudyEventRef StudyEventOID="SE.SCR" Mandatory="Yes"/></Protocol>
+   <StudyEventDef OID="SE.SCR" Name="Screening" Repeating="No" Type="Scheduled">
+    <FormRef FormOID="F.DM" Mandatory="Yes"/></StudyEventDef>
+   <FormDef OID="F.DM" Name="DM" Repeating="No">
+    <ItemGroupRef ItemGroupOID="IG.DM" Mandatory="Yes"/>
+    <ItemGroupRef ItemGroupOID="IG.IC" Mandatory="Yes"/></FormDef>
+   <ItemGroupDef OID="IG.DM" Name="DM" Repeating="No">
+    <ItemRef ItemOID="I.SEX" Mandatory="No"/></ItemGroupDef>
+   <ItemGroupDef OID="IG.IC" Name="IC" Repeating="No">
+    <ItemRef ItemOID="I.ICDAT" Mandatory="No"/></ItemGroupDef>
+   <ItemDef OID="I.SEX" Name="Sex" DataType="text"/>
+   <ItemDef OID="I.ICDAT" Name="Consent" DataType="date"/>
+  </MetaDataVersion></Study>
+ <ClinicalData StudyOID="S" MetaDataVersionOID="M">
+  <SubjectData SubjectKey="001"><StudyEventData StudyEventOID="SE.SCR"><FormData FormOID="F.DM">
+   <ItemGroupData ItemGroupOID="IG.DM"><ItemData ItemOID="I.SEX" Value="F"/></ItemGroupData>
+   <ItemGroupData ItemGroupOID="IG.IC"><ItemData ItemOID="I.ICDAT" Value="2020-01-01"/>
+   </ItemGroupData>
+  </FormData></StudyEventData></SubjectData>
+  <SubjectData SubjectKey="002"><StudyEventData StudyEventOID="SE.SCR"><FormData FormOID="F.DM">
+   <ItemGroupData ItemGroupOID="IG.DM"><ItemData ItemOID="I.SEX" Value="M"/></ItemGroupData>
+   <ItemGroupData ItemGroupOID="IG.IC"><ItemData ItemOID="I.ICDAT" Value="2020-01-02"/>
+   </ItemGroupData>
+  </FormData></StudyEventData></SubjectData>
+ </ClinicalData>
+</ODM>
+"""
+ODM_DM = """\
+domain: DM
+sources: [dm]
+steps:
+  - {target: USUBJID, algorithm: concat, parts: [{value: S}, {column: SubjectKey}],
+     separator: "-"}
+  - {target: SEX, algorithm: assign_ct, source: I.SEX, codelist: SEX}
+"""
+ODM_SOURCES = "  dm: {file: study.xml, item_group: IG.DM}\n  ic: {file: study.xml, item_group: IG.IC"
+
+
+def test_12_declared_source_read_by_no_domain_is_a_config_error(tmp_path):
+    root, _ = make(tmp_path, ODM_SOURCES + "}\n", {"DM": ODM_DM}, {})
+    with pytest.raises(ConfigError) as info:
+        load_study(root)
+    line = info.value.one_line()
+    assert "g1/study.yaml:7" in line and "source 'ic' is read by no domain" in line
+    assert "reject: <reason>" in line
+
+
+def test_13_rejected_source_counted_per_item_group(tmp_path):
+    root, raw = make(tmp_path, ODM_SOURCES + ", reject: consent is mapped elsewhere}\n",
+                     {"DM": ODM_DM}, {"study.xml": ODM})
+    res, _ = run(root, raw)
+    rec = res.reconciliation.set_index("source")
+    assert rec.loc["dm", ["source_file", "item_group", "raw_records", "mapped", "rejected"]
+                   ].tolist() == ["study.xml", "IG.DM", 2, 2, 0]
+    assert rec.loc["ic", ["item_group", "raw_records", "mapped", "rejected"]].tolist() == [
+        "IG.IC", 2, 0, 2]
+    assert rec.loc["ic", "reason"] == "2 source rejected: consent is mapped elsewhere"
+
+
+def test_14_rejected_source_cannot_be_mapped(tmp_path):
+    dm = ODM_DM.replace("sources: [dm]", "sources: [dm, ic]\nstack: [ic]")
+    root, _ = make(tmp_path, ODM_SOURCES + ", reject: not needed}\n", {"DM": dm}, {})
+    with pytest.raises(ConfigError, match="source 'ic' is declared rejected but DM maps"):
+        load_study(root)
+
+
+def test_15_every_record_of_every_source_accounted_for(tmp_path):
+    root, raw = make(tmp_path, STACK_SOURCES + "  extra: {file: extra.csv, reject: duplicate}\n",
+                     {"DS": DS_STACK.replace("steps:", "filter: {column: SUBJ, not_equals: '002'}"
+                                             "\nsteps:")},
+                     {**STACK_RAW, "extra.csv": "A\n1\n2\n3\n"})
+    res, _ = run(root, raw)
+    rec = res.reconciliation.set_index("source")
+    assert (rec["mapped"] + rec["rejected"] == rec["raw_records"]).all()
+    assert rec["raw_records"].to_dict() == {"ds": 1, "ic": 2, "rand": 1, "extra": 3}
+    assert rec.loc["ic", "rejected"] == 1 and "SUBJ ≠ 002" in rec.loc["ic", "reason"]
+    assert rec.loc["extra", "reason"] == "3 source rejected: duplicate"
+
+
+# ---------------------------------------------------------------- numeric comparisons
+
+
+def test_22_numeric_comparisons_in_conditions(tmp_path):
+    ex = """\
+domain: EX
+sources: [ex]
+filter: {column: DOSE, ge: -100}
+steps:
+""" + DM_STEPS + """\
+  - {target: EXDOSE, algorithm: assign_numeric, source: DOSE}
+  - target: EXTRT
+    algorithm: conditional
+    rules:
+      - when: {variable: EXDOSE, le: 0}
+        then: {algorithm: hardcode, value: PLACEBO}
+      - when: {column: DOSE, gt: "0.5"}
+        then: {algorithm: hardcode, value: MSC}
+"""
+    root, raw = make(tmp_path, "  ex: {file: ex.csv}\n", {"EX": ex},
+                     {"ex.csv": "SUBJ,DOSE\n001,0\n002, 1.5 \n003,0.5\n004,ND\n005,-200\n"})
+    res, _ = run(root, raw)
+    out = res.frames["EX"]
+    assert list(zip(out["USUBJID"], out["EXTRT"])) == [
+        ("G1-001", "PLACEBO"), ("G1-002", "MSC"), ("G1-003", None)]
+    rec = res.reconciliation.set_index("source_file")
+    assert rec.loc["ex.csv", "rejected"] == 2 and "DOSE ≥ -100" in rec.loc["ex.csv", "reason"]

@@ -10,15 +10,17 @@ Usage (needs the raw files)::
 
 Order of work (documented in docs/mapping.md):
 
-1. read every declared source used by a mapping (``read_raw`` / ``read_odm``);
+1. read every declared source (``read_raw`` / ``read_odm``);
 2. check every raw column a mapping names against the headers → ConfigError (exit 2) before
    any value is mapped;
-3. per domain, apply the row ``filter`` and ``transpose``;
+3. per domain, stack the record sources (``stack``), apply the ``join``s, the row ``filter``
+   and ``transpose``;
 4. run the steps by phase — 1 record-level, 2 cross-domain (``ref_date``), then SE is built,
    3 relative to DM (``study_day``, ``epoch``, ``baseline_flag``), 4 ``seq``, 5 ``supp`` — and
    within a phase in file order; a step that reads a variable runs after the step writing it;
 5. build trial design domains and SV; check duplicates, orphans and 200-byte values;
-6. reconcile every raw record: mapped into some domain, or rejected with a reason.
+6. reconcile every raw record of every source: mapped into some domain, or rejected with a
+   reason (``reconcile.py``).
 
 A variable is written by exactly one step, and once written it is never overwritten.
 """
@@ -41,14 +43,12 @@ from converter.mapping.base import raise_problems, suggest
 from converter.mapping.fast import Codes, take, utf8_lengths
 from converter.mapping.helpers import drop_helpers
 from converter.mapping.joins import apply_joins, joined_header
-from converter.mapping.reconcile import by_file, reconcile
+from converter.mapping.reconcile import RECONCILIATION_COLUMNS, reconcile  # noqa: F401
 from converter.mapping.stacking import SOURCE_NAME, record_sources, stack_frames
 from converter.mapping.steps import StepBase, StepContext, evaluate_all
 from converter.mapping.study import Study, _walk
 from converter.model import SRC_FILE, SRC_ROW
 from converter.paths import confined
-
-RECONCILIATION_COLUMNS = ["source_file", "raw_records", "mapped", "rejected", "reason"]
 
 
 @dataclass
@@ -221,7 +221,9 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
 
     raw_dir = Path(raw_dir)
     advance = progress or (lambda n=1, description=None: None)
-    used = list(dict.fromkeys(s for m in study.domains.values() for s in m.sources))
+    # every declared source is read: the reconciliation accounts for all of their records
+    used = list(dict.fromkeys([*(s for m in study.domains.values() for s in m.sources),
+                               *study.config.sources]))
     sources = _read_sources(study, raw_dir, used, issues)
     advance(1, "read raw sources")
     _check_columns(study, sources)
@@ -293,7 +295,7 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
         if m.build:
             origins[dom] = trial_design.origins(m.build, list(frames[dom].columns))
     _checks(study, doms, frames, issues)
-    recon = by_file(reconcile(study, sources, list(doms.values())))
+    recon = reconcile(study, sources, list(doms.values()))
     ordered = {k: frames[k] for k in sorted(frames)}
     return SdtmResult(frames=ordered, origins=origins, reconciliation=recon, sources=sources)
 

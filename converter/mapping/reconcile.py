@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from converter.mapping.stacking import source_of
+from converter.errors import ConfigError
+from converter.mapping.stacking import record_sources, source_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from converter.mapping.study import Study
@@ -78,3 +79,29 @@ def by_file(recon: pd.DataFrame) -> pd.DataFrame:
         rejected=("rejected", "sum"),
         reason=("reason", lambda r: "; ".join(x for x in r if x))).reset_index()
     return out.astype({"raw_records": np.int64, "mapped": np.int64, "rejected": np.int64})
+
+
+def check_declared_sources(study: Study, lines: dict, cfg_file: str) -> list[ConfigError]:
+    """Nothing silently dropped: every declared source is read by some domain (records, stack,
+    join or lookup) or declared ``reject: <reason>``; a rejected source is mapped by none."""
+    read: set[str] = set()
+    mapped_by: dict[str, str] = {}
+    for dom, m in study.domains.items():
+        read |= set(m.sources)
+        for name in record_sources(m):
+            mapped_by.setdefault(name, dom)
+    problems = []
+    for name, src in study.config.sources.items():
+        line = lines.get(("sources", name, "reject"), lines.get(("sources", name)))
+        if src.reject is None and name not in read:
+            problems.append(ConfigError(
+                f"source '{name}' is read by no domain; map it or declare reject: <reason>",
+                file=cfg_file, line=line, key=f"sources.{name}",
+                hint="list it in a domain's sources (records, stack, join or lookup), or "
+                f"add reject: <why its records are not mapped> to {name}"))
+        elif src.reject is not None and name in mapped_by:
+            problems.append(ConfigError(
+                f"source '{name}' is declared rejected but {mapped_by[name]} maps its records",
+                file=cfg_file, line=line, key=f"sources.{name}.reject",
+                hint="remove 'reject', or the source from that domain"))
+    return problems

@@ -28,13 +28,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from converter.mapping.study import Study
 
 ORIGINS = ("Collected", "Derived", "Assigned", "Protocol", "Predecessor")
+OPERATORS = ("equals", "not_equals", "in_", "not_in", "missing", "matches", "lt", "le", "gt",
+             "ge")
 
 
 class Condition(Strict):
     """One test on a raw ``column`` or a mapped ``variable``; exactly one operator.
 
     ``{column: IT.DSDECOD, missing: true}`` · ``{variable: DSDECOD, in: [DEATH]}`` ·
-    ``{column: VISIT, matches: "(?i)^unsch"}`` · ``{variable: AESER, equals: "Y"}``
+    ``{column: VISIT, matches: "(?i)^unsch"}`` · ``{variable: AESER, equals: "Y"}`` ·
+    ``{variable: EXDOSE, le: 0}`` (lt/le/gt/ge compare numbers; values that are not numbers
+    never satisfy them)
     """
 
     column: str | None = None
@@ -46,6 +50,10 @@ class Condition(Strict):
     not_in: list[str] | None = None
     missing: bool | None = None
     matches: str | None = None
+    lt: float | None = None
+    le: float | None = None
+    gt: float | None = None
+    ge: float | None = None
 
     @field_validator("matches")
     @classmethod
@@ -61,17 +69,15 @@ class Condition(Strict):
     def _one_each(self) -> Condition:
         if self.source is not None:
             if self.column is not None or self.variable is not None or any(
-                    getattr(self, k) is not None
-                    for k in ("equals", "not_equals", "in_", "not_in", "missing", "matches")):
+                    getattr(self, k) is not None for k in OPERATORS):
                 raise ValueError("a 'source' condition stands alone, e.g. {source: ic}")
             return self
         if (self.column is None) == (self.variable is None):
             raise ValueError("a condition names exactly one of 'column' (raw) or 'variable'")
-        ops = [k for k in ("equals", "not_equals", "in_", "not_in", "missing", "matches")
-               if getattr(self, k) is not None]
+        ops = [k for k in OPERATORS if getattr(self, k) is not None]
         if len(ops) != 1:
             raise ValueError("a condition has exactly one operator: equals, not_equals, in, "
-                             "not_in, missing, matches")
+                             "not_in, missing, matches, lt, le, gt, ge")
         return self
 
     def evaluate(self, ctx: StepContext) -> pd.Series:
@@ -100,6 +106,12 @@ class Condition(Strict):
             return present & t.isin(self.in_)
         if self.not_in is not None:
             return ~(present & t.isin(self.not_in))
+        for op in ("lt", "le", "gt", "ge"):
+            bound = getattr(self, op)
+            if bound is not None:   # numbers only: text such as "<50" never compares
+                vals = u if u.dtype.kind in "fiu" else t.str.strip().where(present, None)
+                num = pd.to_numeric(vals, errors="coerce")
+                return present & getattr(num, op)(bound).fillna(False).astype(bool)
         return present & t.str.contains(self.matches, regex=True)
 
     def describe(self) -> str:
@@ -107,10 +119,11 @@ class Condition(Strict):
             return f"record from source {self.source}"
         what = self.column or self.variable
         for k, word in (("equals", "="), ("not_equals", "≠"), ("in_", "in"),
-                        ("not_in", "not in"), ("matches", "matches")):
+                        ("not_in", "not in"), ("matches", "matches"), ("lt", "<"),
+                        ("le", "≤"), ("gt", ">"), ("ge", "≥")):
             v = getattr(self, k)
             if v is not None:
-                return f"{what} {word} {v}"
+                return f"{what} {word} {v:g}" if isinstance(v, float) else f"{what} {word} {v}"
         return f"{what} is {'missing' if self.missing else 'present'}"
 
 

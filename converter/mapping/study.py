@@ -33,6 +33,7 @@ from converter.mapping.base import Strict, problems_from_validation, raise_probl
 from converter.mapping.helpers import check_helper
 from converter.mapping.joins import check_joins
 from converter.mapping.models import DomainMapping
+from converter.mapping.reconcile import check_declared_sources
 from converter.mapping.stacking import check_stack
 from converter.mapping.steps import Condition, StepBase
 from converter.mapping.yamlsafe import load_yaml
@@ -50,6 +51,8 @@ class Source(Strict):
     delimiter: str | None = None
     sheet: str | None = None
     item_group: str | None = None
+    # the whole source is rejected with this reason (counted so in the reconciliation)
+    reject: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Source:
@@ -427,7 +430,10 @@ def load_study(study_dir: str | Path) -> Study:
         study.files[mapping.domain] = display
         study.lines[mapping.domain] = mlines
         problems.extend(_check_mapping(study, mapping, display, mlines))
+    domain_problems = bool(problems)
     problems.extend(_check_cross(study))
+    if not domain_problems:  # a domain that failed to load would make its sources look unread
+        problems.extend(check_declared_sources(study, lines, cfg_file))
     raise_problems(problems)
     return study
 
