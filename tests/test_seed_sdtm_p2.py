@@ -19,7 +19,7 @@ from converter.issues import IssueLog
 from converter.mapping.engine import run_sdtm
 from converter.mapping.study import load_study
 
-DOMAINS = {"DM", "AE", "EX", "LB", "DS", "VS", "MH", "IE", "CM", "SUPPDM", "SUPPEX", "SUPPCM",
+DOMAINS = {"DM", "AE", "EX", "LB", "DS", "VS", "MH", "IE", "CM", "SUPPDM", "SUPPEX", "SUPPCM", "SUPPDS",
            "TS", "TA", "TE", "TV", "TI", "SV", "SE"}
 
 
@@ -226,6 +226,14 @@ def test_ds_milestones_and_disposition(mapped, raw):
     stamp = pd.to_datetime(rand["RANDDAT"] + " " + rand["RANDTIM"], format="%d %b %Y %H:%M")
     stamp.index = rand["Project"] + "-" + rand["Subject"]
     assert (randomized == stamp.dt.strftime("%Y-%m-%dT%H:%M").reindex(randomized.index)).all()
+    # consent form version and randomisation number kept as supplemental qualifiers
+    supp = mapped[0].frames["SUPPDS"]
+    assert (supp["QNAM"] == "ICVERS").sum() == 100 and supp["QVAL"].notna().all()
+    linked = ds.loc[ds["DSDECOD"] == "INFORMED CONSENT OBTAINED", ["USUBJID", "DSSEQ"]]
+    assert set(zip(supp["USUBJID"], supp["IDVARVAL"].astype(float))) == \
+        set(zip(linked["USUBJID"], linked["DSSEQ"].astype(float)))
+    suppdm = mapped[0].frames["SUPPDM"]
+    assert (suppdm["QNAM"] == "RANDNO").sum() == 72
     assert ds["DSSTDTC"].notna().all() and ds["EPOCH"].notna().all()
     assert not ds.duplicated(["USUBJID", "DSSEQ"]).any()
 

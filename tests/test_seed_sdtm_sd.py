@@ -18,7 +18,7 @@ from converter.mapping.engine import run_sdtm
 from converter.mapping.study import load_study
 
 NS = {"o": "http://www.cdisc.org/ns/odm/v1.3"}
-DOMAINS = {"DM", "AE", "EX", "LB", "DS", "VS", "MH", "IE", "CM", "SUPPDM", "SUPPEX", "SUPPCM",
+DOMAINS = {"DM", "AE", "EX", "LB", "DS", "VS", "MH", "IE", "CM", "SUPPDM", "SUPPEX", "SUPPCM", "SUPPDS",
            "TS", "TA", "TE", "TV", "TI", "SV", "SE"}
 
 
@@ -159,6 +159,14 @@ def test_ds_milestones_and_disposition(mapped, odm):
     randomized = ds[ds["DSDECOD"] == "RANDOMIZED"].set_index("USUBJID")["DSSTDTC"]
     raw_dt = pd.Series(rand["IT.RAND.RANDDAT"].to_numpy(), index="MSC-INR-SD-" + rand["SubjectKey"])
     assert (randomized == raw_dt.reindex(randomized.index)).all()
+    # consent form version and randomisation number kept as supplemental qualifiers
+    supp = mapped[0].frames["SUPPDS"]
+    assert (supp["QNAM"] == "ICVERS").sum() == 22 and supp["QVAL"].notna().all()
+    linked = ds.loc[ds["DSDECOD"] == "INFORMED CONSENT OBTAINED", ["USUBJID", "DSSEQ"]]
+    assert set(zip(supp["USUBJID"], supp["IDVARVAL"].astype(float))) == \
+        set(zip(linked["USUBJID"], linked["DSSEQ"].astype(float)))
+    suppdm = mapped[0].frames["SUPPDM"]
+    assert (suppdm["QNAM"] == "RANDNO").sum() == 20
     assert ds["EPOCH"].notna().all() and not ds.duplicated(["USUBJID", "DSSEQ"]).any()
 
 
