@@ -283,6 +283,12 @@ def test_trial_design_from_study_yaml(mapped):
                  "RANDOM", "TBLIND", "TCNTRL", "PLANSUB", "AGEMIN", "SEXPOP", "ADDON",
                  "LENGTH", "REGID"]:
         assert code in set(ts["TSPARMCD"]), code
+    # study start = earliest informed consent, study end = last end-of-study date in the data
+    dm, ds = frames["DM"], frames["DS"]
+    tsval = ts.set_index("TSPARMCD")["TSVAL"]
+    assert tsval["SSTDTC"] == dm["RFICDTC"].min()
+    assert tsval["SENDTC"] == ds.loc[ds["DSCAT"] == "DISPOSITION EVENT", "DSSTDTC"].max()
+    assert tsval["SENDTC"] == dm["RFPENDTC"].str[:10].max()
     assert ts.loc[ts["TSPARMCD"] == "REGID", "TSVAL"].tolist() == ["NCT01213186"]
     assert set(frames["TA"]["ARMCD"]) == {"HIGH", "LOW", "PLACEBO"}
     assert len(frames["TV"]) == 11 and set(frames["TI"]["IECAT"]) == {"INCLUSION", "EXCLUSION"}

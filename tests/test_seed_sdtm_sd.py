@@ -203,6 +203,12 @@ def test_no_error_level_issues(mapped):
 def test_trial_design(mapped):
     frames = mapped[0].frames
     ts = frames["TS"]
+    # study start = earliest informed consent, study end = last end-of-study date in the data
+    dm, ds = frames["DM"], frames["DS"]
+    tsval = ts.set_index("TSPARMCD")["TSVAL"]
+    assert tsval["SSTDTC"] == dm["RFICDTC"].min()
+    assert tsval["SENDTC"] == ds.loc[ds["DSCAT"] == "DISPOSITION EVENT", "DSSTDTC"].max()
+    assert tsval["SENDTC"] == dm["RFPENDTC"].str[:10].max()
     assert ts.loc[ts["TSPARMCD"] == "REGID", "TSVAL"].tolist() == ["NCT05872659"]
     assert ts.loc[ts["TSPARMCD"] == "TBLIND", "TSVAL"].tolist() == ["SINGLE BLIND"]
     assert set(frames["TA"]["ARMCD"]) == {"MSC", "PLACEBO"}
