@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import resource
 import subprocess
 import sys
@@ -68,7 +69,24 @@ def _bench_study(tmp: Path) -> Path:
             data["steps"] = [s for s in data["steps"]
                              if s.get("algorithm") != "supp" and s.get("target") not in drop]
         (study / "sdtm" / f"{name}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return study
+    # every declared source must be read by some domain: drop the ones only other domains read
+    from converter.errors import ConfigError
+    from converter.mapping.study import load_study
+
+    config = yaml.safe_load((STUDY / "study.yaml").read_text())
+    config["raw_dir"] = str(STUDY / config["raw_dir"])
+    while True:
+        (study / "study.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        try:
+            load_study(study)
+            return study
+        except ConfigError as exc:
+            unread = {m.group(1) for p in getattr(exc, "problems", [exc])
+                      if (m := re.search(r"source '([^']+)' is read by no domain", p.message))}
+            if not unread:
+                raise
+            for src in unread:
+                del config["sources"][src]
 
 
 def child_engine(raw: Path, out: Path | None) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
@@ -23,6 +24,7 @@ from converter.mapping.steps import (
     empty,
     evaluate_all,
 )
+from converter.model import SRC_FILE, SRC_ROW
 
 
 class Rule(Strict):
@@ -73,7 +75,15 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
         if take.all():
             sub = ctx
         else:
-            sub = replace(ctx, raw=ctx.raw[take], out=ctx.out[take], codes=Codes())
+            # only the columns the branch reads (plus provenance and USUBJID for issues) are
+            # subset: copying every raw column for every branch dominated large domains
+            rows = np.flatnonzero(take)
+            raw_cols = [c for c in dict.fromkeys([*step.columns(), SRC_FILE, SRC_ROW])
+                        if c in ctx.raw.columns]
+            out_cols = [c for c in dict.fromkeys([*step.variables(), "USUBJID"])
+                        if c in ctx.out.columns]
+            sub = replace(ctx, raw=ctx.raw[raw_cols].iloc[rows],
+                          out=ctx.out[out_cols].iloc[rows], codes=Codes())
         values = REGISTRY[step.algorithm].run(step, sub)
         if values.dtype != object and take.all():
             return values

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
 from converter.mapping.base import Strict
+from converter.mapping.fast import clean_uniques, factorize
 from converter.mapping.steps import (
     AlgorithmSpec,
     Condition,
@@ -49,6 +51,35 @@ class RefDate(StepBase):
         return [s.domain for s in self.from_]
 
 
+def _best_per_subject(subj: pd.Series, dtc: pd.Series, mask, p: RefDate) -> pd.DataFrame:
+    """(USUBJID, dtc) with the earliest/latest valid date of each subject of one source,
+    computed on factorised codes: text work on the distinct values only, one integer groupby."""
+    sc, su = factorize(subj)
+    dc, du = factorize(dtc)
+    if mask is not None:
+        sc, dc = sc[mask], dc[mask]
+    su = clean_uniques(su).to_numpy(dtype=object)
+    du = clean_uniques(du)
+    ok = du.notna()
+    if not p.partial:
+        ok &= du.astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")
+    valid_d = np.append(ok.to_numpy(dtype=bool), False)
+    valid_s = np.append(pd.notna(su), False)
+    keep = valid_d[dc] & valid_s[sc]
+    if not keep.any():
+        return pd.DataFrame({"USUBJID": [], "dtc": []}, dtype=object)
+    du = du.to_numpy(dtype=object)
+    # rank of each distinct date in text order (ISO strings of one precision order lexically)
+    order = np.flatnonzero(valid_d[:-1])
+    order = order[np.argsort(du[order], kind="stable")]
+    rank = np.full(len(du), -1, dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    r = pd.Series(rank[dc[keep]])
+    best = r.groupby(sc[keep], sort=False).agg("min" if p.pick == "first" else "max")
+    return pd.DataFrame({"USUBJID": su[best.index.to_numpy()],
+                         "dtc": du[order[best.to_numpy()]]}, dtype=object)
+
+
 def run(p: RefDate, ctx: StepContext) -> pd.Series:
     parts = []
     for src in p.from_:
@@ -57,15 +88,11 @@ def run(p: RefDate, ctx: StepContext) -> pd.Series:
             continue
         sub = StepContext(domain=src.domain, raw=frame, out=frame, study=ctx.study,
                           issues=ctx.issues)
-        mask = evaluate_all(src.where, sub).to_numpy() if src.where else slice(None)
-        vals = pd.DataFrame({"USUBJID": clean_text(frame["USUBJID"])[mask],
-                             "dtc": clean_text(frame[src.variable])[mask]})
-        parts.append(vals)
+        mask = evaluate_all(src.where, sub).to_numpy() if src.where else None
+        parts.append(_best_per_subject(frame["USUBJID"], frame[src.variable], mask, p))
     if not parts:
         return pd.Series(None, index=ctx.out.index, dtype=object)
-    allv = pd.concat(parts, ignore_index=True).dropna()
-    if not p.partial:
-        allv = allv[allv["dtc"].str.match(r"^\d{4}-\d{2}-\d{2}")]
+    allv = pd.concat(parts, ignore_index=True)
     # ISO strings of the same precision order lexically; compare on the date+time text
     agg = allv.groupby("USUBJID")["dtc"].agg("min" if p.pick == "first" else "max")
     got = clean_text(ctx.var("USUBJID")).map(agg).astype(object)
