@@ -65,13 +65,14 @@ def _write_datasets(datasets: dict, folder: Path, *, formats: list[str], created
 
 
 def _finish_metadata(frames: dict[str, pd.DataFrame], spec, issues: IssueLog, *,
-                     origins: dict, overrides=None) -> tuple[dict, pd.DataFrame]:
+                     origins: dict, overrides=None, predecessors=None
+                     ) -> tuple[dict, pd.DataFrame]:
     from converter.metadata import apply_metadata
 
     datasets, lineage = {}, []
     for name in sorted(frames):
         ds, lin = apply_metadata(frames[name], name, spec, issues, overrides=overrides,
-                                 origins=origins.get(name))
+                                 origins=origins.get(name), predecessors=predecessors)
         datasets[ds.name] = ds
         if lin is not None and len(lin):
             lineage.append(lin.astype(object))
@@ -194,11 +195,12 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
         advance(1, description=f"{cfg.study_id}: {STAGES[2]}")
 
         adam = derive_adam(study, {k: v.data for k, v in sdtm_sets.items()}, issues,
-                           out_dir=stage / "results")
+                           out_dir=stage / "results", missing_sdtm="skip")
         advance(1, description=f"{cfg.study_id}: {STAGES[3]}")
         adam_spec = load_spec(f"ADaMIG {cfg.adamig_version}")
         adam_sets, _ = _finish_metadata(adam.frames, adam_spec, issues, origins=adam.origins,
-                                        overrides=study.spec_overrides)
+                                        overrides=study.spec_overrides,
+                                        predecessors=sdtm_spec)
         summary.datasets["adam"] = _write_datasets(adam_sets, stage / "adam", formats=formats,
                                                    created=created, study_oid=cfg.study_id,
                                                    issues=issues)

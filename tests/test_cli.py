@@ -62,3 +62,29 @@ def test_atomic_write_leaves_previous_file_on_failure(tmp_path):
             raise RuntimeError("killed")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_adam_dataset_without_its_sdtm_input_is_skipped_with_a_warning_in_run_mode():
+    """`run` on a study whose raw export has no labs (cdiscpilot01) still derives ADSL; ADLB
+    is reported as not derived instead of stopping the run; `derive` keeps stopping."""
+    import pandas as pd
+    import pytest
+
+    from converter.adam import derive_adam
+    from converter.errors import ConverterError
+    from converter.issues import IssueLog
+    from converter.paths import REPO_ROOT, shared_dir
+
+    sdtm_dir = shared_dir() / "reference" / "pharmaverse" / "sdtm"
+    sdtm = {name: pd.read_csv(sdtm_dir / f"{name.lower()}.csv", dtype=str,
+                              keep_default_na=False).replace("", None)
+            for name in ("DM", "DS", "EX")}
+    issues = IssueLog()
+    result = derive_adam(REPO_ROOT / "mappings" / "cdiscpilot01", sdtm, issues,
+                         missing_sdtm="skip")
+    assert "ADSL" in result.frames and "ADLB" not in result.frames
+    skipped = issues.filter(["ADAM.NOSDTM"])
+    assert skipped["dataset"].tolist() == ["ADLB"]
+    assert (skipped["severity"] == "warning").all()
+    with pytest.raises(ConverterError, match="LB"):
+        derive_adam(REPO_ROOT / "mappings" / "cdiscpilot01", sdtm, IssueLog())

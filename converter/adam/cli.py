@@ -28,6 +28,7 @@ def _study_settings(study_dir: Path) -> tuple[object, dict]:
         "study_id": cfg.study_id,
         "created": cfg.created,
         "adamig": f"ADaMIG {getattr(cfg, 'adamig_version', '1.1')}",
+        "sdtmig": f"SDTMIG {getattr(cfg, 'sdtmig_version', '3.3')}",
         "formats": list(getattr(getattr(cfg, "output", None), "formats", None) or ["xpt", "json"]),
         "overrides": getattr(study, "spec_overrides", None),
     }
@@ -55,11 +56,13 @@ def derive_study(study_dir: Path, sdtm_dir: Path, out_dir: Path, *,
     result = derive_adam(study, {k: v.data for k, v in datasets.items()}, issues,
                          out_dir=out_dir / "results")
     spec = load_spec(st["adamig"])
+    sdtm_spec = load_spec(st["sdtmig"])
     written: list[Path] = []
     for name in sorted(result.frames):
         ds, _lineage = apply_metadata(result.frames[name], name, spec, issues,
                                       overrides=st["overrides"],
-                                      origins=result.origins.get(name))
+                                      origins=result.origins.get(name),
+                                      predecessors=sdtm_spec)
         stem = name.lower()
         if "xpt" in formats:
             written += write_xpt(ds, out_dir / "adam" / f"{stem}.xpt", created=created,

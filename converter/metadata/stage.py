@@ -207,10 +207,30 @@ def _infer_meta(frame: pd.DataFrame, name: str, standard: str | None) -> Dataset
     return DatasetMeta(name=name, variables=variables, standard=standard)
 
 
+def _predecessor_index(predecessors: Spec | None, names: list[str]) -> dict[str, VariableMeta]:
+    """Metadata of ``names`` in the predecessor (SDTM) spec, first dataset that has each."""
+    if predecessors is None or not names:
+        return {}
+    wanted, found = set(names), {}
+    for ds_name in sorted(predecessors.datasets):
+        for var in predecessors.datasets[ds_name].variables:
+            if var.name in wanted and var.name not in found:
+                carried = copy.copy(var)
+                carried.origin, carried.source = "Predecessor", f"{ds_name}.{var.name}"
+                carried.method = None
+                found[var.name] = carried
+    return found
+
+
 def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: IssueLog | None,
                    *, overrides: Mapping[str, Mapping] | str | None = None,
-                   origins: Mapping[str, Mapping] | None = None) -> tuple[Dataset, pd.DataFrame]:
+                   origins: Mapping[str, Mapping] | None = None,
+                   predecessors: Spec | None = None) -> tuple[Dataset, pd.DataFrame]:
     """Finish ``frame`` as dataset ``name`` per ``spec``; return the Dataset and its lineage.
+
+    ``predecessors``: for ADaM, the SDTM spec; a column the ADaM spec does not describe but an
+    SDTM dataset does (e.g. LBTESTCD carried into ADLB) keeps its SDTM label, type and codelist
+    and is not reported as non-standard (ADaMIG lets SDTM variables be copied unchanged).
 
     ``overrides``: ``{variable: {field: value}}`` applied to this dataset's variable metadata (e.g.
     ``{"AVAL": {"format": "8.1"}}``), or a study override folder (str or Path) for
@@ -250,7 +270,10 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
     spec_names = [v.name for v in meta.variables]
     present = [n for n in spec_names if n in frame.columns]
     extra = [c for c in frame.columns if c not in spec_names and c not in PROVENANCE_COLUMNS]
+    carried = _predecessor_index(predecessors, extra)
     for col in extra:
+        if col in carried:
+            continue
         issues.add("MD.NONSTD", f"{name}.{col} is not a {spec.standard} variable of {name}; "
                    "kept after the standard variables", severity="warning", stage=STAGE,
                    dataset=name, variable=col,
@@ -271,6 +294,9 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
     arrays: dict[str, pa.Array | np.ndarray] = {}
     for col in present + extra:
         vm = copy.copy(meta.variable(col)) if col in spec_names else None
+        if vm is None and col in carried:
+            vm = copy.copy(carried[col])
+            vm.core, vm.key_sequence = None, None
         if vm is None:
             num = (pd.api.types.is_numeric_dtype(frame[col].dtype)
                    and not pd.api.types.is_bool_dtype(frame[col].dtype))
