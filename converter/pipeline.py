@@ -20,7 +20,7 @@ import pandas as pd
 
 from converter import __version__, console
 from converter.atomic import atomic_write_text
-from converter.errors import EXIT_FINDINGS, EXIT_OK, ConfigError
+from converter.errors import EXIT_OK, ConfigError
 from converter.issues import SEVERITY_RANK, IssueLog
 
 OUTPUT_PARTS = ("sdtm", "adam", "define", "validation", "results", "lineage")
@@ -35,6 +35,25 @@ class RunSummary:
     datasets: dict[str, list[str]] = field(default_factory=dict)
     rules: pd.DataFrame | None = None
     reconciliation: pd.DataFrame | None = None
+    issue_table: pd.DataFrame | None = None     # the issue log with a ``waived`` column
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Open and waived issues per severity (waived findings are shown, not hidden)."""
+        table = self.issue_table if self.issue_table is not None else self.issues.to_frame()
+        waived = table["waived"].notna() if "waived" in table.columns else \
+            pd.Series(False, index=table.index)
+        return {sev: {"open": int(((table["severity"] == sev) & ~waived).sum()),
+                      "waived": int(((table["severity"] == sev) & waived).sum())}
+                for sev in SEVERITY_RANK}
+
+    def exit_code(self, fail_on: str) -> int:
+        """1 when an open issue is at or above ``fail_on`` or a rule could not execute."""
+        from converter.validate.runner import gate_exit_code
+
+        if fail_on == "never":
+            return EXIT_OK
+        table = self.issue_table if self.issue_table is not None else self.issues.to_frame()
+        return gate_exit_code(table, self.rules, fail_on)
 
 
 def _status(out: Path, finished: bool, **extra: object) -> None:
@@ -162,7 +181,7 @@ def run_study(study_dir: Path, out: Path, *, raw_dir: Path | None = None,
                 error=getattr(exc, "message", None) or type(exc).__name__)
         raise
     _swap_into_place(stage, out)
-    _status(out, True, study=cfg.study_id, stage="finished", issues_by_severity=issues.counts())
+    _status(out, True, study=cfg.study_id, stage="finished", issues_by_severity=summary.counts())
     return summary
 
 
@@ -222,6 +241,7 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
         rules = pd.concat([result_sdtm.rules.assign(standard="SDTM"),
                            result_adam.rules.assign(standard="ADaM")], ignore_index=True)
         summary.rules = rules
+        summary.issue_table = result_sdtm.issues_with_waivers(issues)
         write_reports(issues, rules, stage / "validation",
                       title=f"{cfg.study_id} conversion and validation report",
                       figures=list(adam.figures), created=created.isoformat())
@@ -233,7 +253,7 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
     atomic_write_text(lineage_dir / "lineage.csv", sdtm_lineage.to_csv(index=False))
     atomic_write_text(lineage_dir / "reconciliation.csv",
                       sdtm.reconciliation.to_csv(index=False))
-    counts = issues.counts()
+    counts = summary.counts()
     report = {
         "study": cfg.study_id, "tool_version": __version__, "created": created.isoformat(),
         "datasets": summary.datasets, "issues_by_severity": counts,
@@ -260,14 +280,14 @@ def run_cmd(study_dir: Path, raw_dir: Path | None, out_dir: Path, formats: tuple
             fail_on: str) -> int:
     """Run the whole job for the study whose mappings are in STUDY_DIR."""
     summary = run_study(study_dir, out_dir, raw_dir=raw_dir, formats=list(formats) or None)
-    counts = summary.issues.counts()
+    counts = summary.counts()
     console.info(f"wrote {out_dir}: SDTM {', '.join(summary.datasets.get('sdtm', []))}; "
                  f"ADaM {', '.join(summary.datasets.get('adam', []))}")
-    console.info(f"issues: {counts['error']} error, {counts['warning']} warning, "
-                 f"{counts['notice']} notice — see {out_dir / 'validation' / 'report.html'}")
-    if fail_on != "never" and summary.issues.has_at_least(fail_on):
-        return EXIT_FINDINGS
-    return EXIT_OK
+    console.info("open issues: " + ", ".join(
+        f"{counts[s]['open']} {s}" for s in ("error", "warning", "notice"))
+        + f" ({sum(c['waived'] for c in counts.values())} waived) — see "
+        + str(out_dir / "validation" / "report.html"))
+    return summary.exit_code(fail_on)
 
 
 __all__ = ["SEVERITY_RANK", "run_cmd", "run_study"]
