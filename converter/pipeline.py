@@ -204,10 +204,10 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
         summary.reconciliation = sdtm.reconciliation
         advance(1, description=f"{cfg.study_id}: {STAGES[1]}")
 
-        sdtm_spec = load_spec(f"SDTMIG {cfg.sdtmig_version}")
+        sdtm_spec = load_spec(f"SDTMIG {cfg.sdtmig_version}", study.spec_overrides)
+        # the study's spec overrides are in the loaded specs, for metadata and validation alike
         sdtm_sets, sdtm_lineage = _finish_metadata(sdtm.frames, sdtm_spec, issues,
-                                                   origins=sdtm.origins,
-                                                   overrides=study.spec_overrides)
+                                                   origins=sdtm.origins)
         summary.datasets["sdtm"] = _write_datasets(sdtm_sets, stage / "sdtm", formats=formats,
                                                    created=created, study_oid=cfg.study_id,
                                                    issues=issues)
@@ -216,9 +216,8 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
         adam = derive_adam(study, {k: v.data for k, v in sdtm_sets.items()}, issues,
                            out_dir=stage / "results", missing_sdtm="skip")
         advance(1, description=f"{cfg.study_id}: {STAGES[3]}")
-        adam_spec = load_spec(f"ADaMIG {cfg.adamig_version}")
+        adam_spec = load_spec(f"ADaMIG {cfg.adamig_version}", study.spec_overrides)
         adam_sets, _ = _finish_metadata(adam.frames, adam_spec, issues, origins=adam.origins,
-                                        overrides=study.spec_overrides,
                                         predecessors=sdtm_spec)
         summary.datasets["adam"] = _write_datasets(adam_sets, stage / "adam", formats=formats,
                                                    created=created, study_oid=cfg.study_id,
