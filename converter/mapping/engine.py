@@ -69,6 +69,8 @@ class _Domain:
     source: str = ""
     pos: np.ndarray | None = None            # each record's row position in its raw source
     rejected: dict[str, np.ndarray] = field(default_factory=dict)  # reason -> raw positions
+    # reason -> USUBJID of each rejected record (aligned with ``rejected``), where derivable
+    rejected_usubjid: dict[str, np.ndarray] = field(default_factory=dict)
     codes: Codes = field(default_factory=Codes)
     # record sources: (name, start, stop) rows of each in the stacked raw (pos indexes it)
     parts: list[tuple[str, int, int]] = field(default_factory=list)
@@ -177,6 +179,7 @@ def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame],
         raw = apply_joins(study, dom, raw, sources, issues if issues is not None else IssueLog())
     src_file = study.config.sources[m.sources[0]].file
     rejected: dict[str, np.ndarray] = {}
+    rejected_usubjid: dict[str, np.ndarray] = {}
     pos = np.arange(len(raw))
     if m.filter:
         probe = StepContext(domain=dom, raw=raw, out=raw, study=study, issues=IssueLog())
@@ -185,6 +188,7 @@ def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame],
             c.describe() for c in m.filter)
         if (~keep).any():
             rejected[reason] = pos[~keep]
+            rejected_usubjid[reason] = _usubjid_of(study, dom, raw[~keep].reset_index(drop=True))
         raw = raw[keep].reset_index(drop=True)
         pos = pos[keep]
     if m.transpose:
@@ -193,7 +197,24 @@ def _prepare(study: Study, dom: str, sources: dict[str, pd.DataFrame],
         raw = long
     out = pd.DataFrame({SRC_FILE: raw[SRC_FILE].to_numpy(), SRC_ROW: raw[SRC_ROW].to_numpy()})
     return _Domain(dom, raw, out, study.files[dom], src_file, m.sources[0], pos, rejected,
-                   parts=parts)
+                   rejected_usubjid, parts=parts)
+
+
+# algorithms that derive USUBJID from raw columns of the record alone
+_RAW_ONLY = ("assign", "concat", "to_text", "hardcode")
+
+
+def _usubjid_of(study: Study, dom: str, raw: pd.DataFrame) -> np.ndarray:
+    """USUBJID of raw records a filter excludes (for their issue-log rows): the domain's own
+    USUBJID step run on them when it reads raw columns only, else a raw USUBJID column."""
+    steps = [s for s in study.domains[dom].steps if s.target == "USUBJID"]
+    if steps and steps[0].algorithm in _RAW_ONLY and not steps[0].variables():
+        probe = StepContext(domain=dom, raw=raw, out=pd.DataFrame(index=raw.index),
+                            study=study, issues=IssueLog(), target="USUBJID")
+        return REGISTRY[steps[0].algorithm].run(steps[0], probe).to_numpy(dtype=object)
+    if "USUBJID" in raw:
+        return raw["USUBJID"].to_numpy(dtype=object)
+    return np.full(len(raw), None, dtype=object)
 
 
 def _origin_entry(step: StepBase, src_file: str) -> dict:
@@ -295,7 +316,7 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
         if m.build:
             origins[dom] = trial_design.origins(m.build, list(frames[dom].columns))
     _checks(study, doms, frames, issues)
-    recon = reconcile(study, sources, list(doms.values()))
+    recon = reconcile(study, sources, list(doms.values()), issues)
     ordered = {k: frames[k] for k in sorted(frames)}
     return SdtmResult(frames=ordered, origins=origins, reconciliation=recon, sources=sources)
 

@@ -4,7 +4,8 @@ One row per declared source (for ODM, per item group): ``source``, ``source_file
 ``item_group``, ``raw_records``, ``mapped`` (records that reached an output row of some
 domain, stacked sources included), ``rejected`` (``raw_records - mapped``) and ``reason``
 (counts per reason: a domain's filter, nothing to transpose, read only for lookups/joins, or
-the ``reject:`` reason of a source declared as rejected as a whole).
+the ``reject:`` reason of a source declared as rejected as a whole). Records a domain filter
+excludes are also in the issue log, one MAP.FILTERED notice each (source file, row, USUBJID).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import numpy as np
 import pandas as pd
 
 from converter.errors import ConfigError
+from converter.issues import IssueLog
 from converter.mapping.stacking import record_sources, source_of
+from converter.model import SRC_FILE, SRC_ROW
 
 if TYPE_CHECKING:  # pragma: no cover
     from converter.mapping.study import Study
@@ -27,16 +30,39 @@ RECONCILIATION_COLUMNS = ["source", "source_file", "item_group", "raw_records", 
 def _local(d, name: str, positions: np.ndarray) -> np.ndarray:
     """Positions (in the domain's stacked records) that belong to source ``name``, as rows of
     that source."""
+    return _local_sel(d, name, positions)[0]
+
+
+def _local_sel(d, name: str, positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``_local`` and the mask of ``positions`` that belong to source ``name``."""
     parts = d.parts or [(d.source, 0, None)]
     if len(parts) == 1:
-        return positions if parts[0][0] == name else positions[:0]
+        sel = np.full(len(positions), parts[0][0] == name)
+        return positions[sel], sel
     which, local = source_of(parts, np.asarray(positions, dtype=np.int64))
     idx = [i for i, p in enumerate(parts) if p[0] == name]
-    return local[np.isin(which, idx)] if idx else positions[:0]
+    sel = np.isin(which, idx)
+    return local[sel], sel
 
 
-def reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: list) -> pd.DataFrame:
-    """Per source: raw records, records reaching an output row, rejected with reasons."""
+def _log_filtered(issues: IssueLog, d, frame: pd.DataFrame, rows: np.ndarray,
+                  usubjid: np.ndarray, reason: str) -> None:
+    """One notice per raw record a domain filter excluded and no domain mapped."""
+    if not len(rows):
+        return
+    col = (lambda c: frame[c].to_numpy(dtype=object)[rows] if c in frame else None)
+    issues.add_frame(pd.DataFrame({"source_file": col(SRC_FILE), "source_row": col(SRC_ROW),
+                                   "usubjid": usubjid[rows]}),
+                     rule_id="MAP.FILTERED", severity="notice", stage="sdtm", dataset=d.name,
+                     message=f"record not mapped: {reason}")
+
+
+def reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: list,
+              issues: IssueLog | None = None) -> pd.DataFrame:
+    """Per source: raw records, records reaching an output row, rejected with reasons.
+
+    With ``issues``, every record a domain filter excluded (and no other domain mapped) is
+    also logged, one MAP.FILTERED notice each with its source file, row and USUBJID."""
     record_srcs = {p[0] for d in doms for p in (d.parts or [(d.source, 0, None)])}
     rows = []
     for name, frame in sources.items():
@@ -54,8 +80,15 @@ def reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: list) -> pd.
         for d in doms:
             for reason, positions in d.rejected.items():
                 hit = np.zeros(n, dtype=bool)
-                hit[_local(d, name, positions)] = True
+                local, sel = _local_sel(d, name, positions)
+                hit[local] = True
                 hit &= left
+                if hit.any() and issues is not None:
+                    usub = np.full(n, None, dtype=object)
+                    given = d.rejected_usubjid.get(reason)
+                    if given is not None:
+                        usub[local] = given[sel]
+                    _log_filtered(issues, d, frame, np.flatnonzero(hit), usub, reason)
                 if hit.any():
                     why[reason] = why.get(reason, 0) + int(hit.sum())
                     left &= ~hit
