@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import field_validator
 
@@ -54,11 +55,21 @@ def run(p: IsoDatetime, ctx: StepContext) -> pd.Series:
               expected=" or ".join(p.date_formats))
     if p.time:
         raw_t = ctx.col(p.time)
-        t, bad_t = parse_times(raw_t, p.time_formats)
+        t_codes, t_uniques = ctx.col_codes(p.time)
+        t_u, bad_tu = parse_times(t_uniques, p.time_formats)    # distinct values only
+        bad_t = take(bad_tu.to_numpy(), t_codes, missing=False).astype(bool)
         ctx.issue(bad_t, "MAP.DATE", "invalid or unrecognised time; value left empty", raw_t,
                   expected=" or ".join(p.time_formats))
-        iso = combine_date_time(iso, t)
-        iso = iso.where(~bad_t.to_numpy(), None)
+        # distinct (date, time) pairs: one integer factorisation, text work on the pairs only
+        nt = len(t_uniques) + 1
+        pairs, pair_u = pd.factorize((codes.astype(np.int64) + 1) * nt + (t_codes + 1))
+        d_idx, t_idx = pair_u // nt - 1, pair_u % nt - 1
+        iso_p = pd.Series(take(iso_u, d_idx), dtype=object)
+        t_p = pd.Series(take(t_u.to_numpy(dtype=object), t_idx), dtype=object)
+        both = combine_date_time(iso_p, t_p)
+        both = both.where(~take(bad_tu.to_numpy(), t_idx, missing=False).astype(bool), None)
+        return ctx.result(both.where(both.notna(), None).to_numpy(dtype=object),
+                          pairs.astype(np.int64))
     return iso.astype(object).where(iso.notna(), None)
 
 
