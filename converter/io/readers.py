@@ -43,6 +43,8 @@ _DELIMITER_CANDIDATES = (",", "\t", ";", "|")
 _DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
 
 _CHUNK = 16 * 1024 * 1024
+# codecs (by codecs.lookup name) in which every ASCII byte decodes alone to itself
+_ASCII_SUPERSETS = {"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "ascii"}
 # A well-formed multi-byte UTF-8 sequence; its presence in a file that is not valid UTF-8 means
 # the file mixes encodings (part UTF-8, part something else) and cannot be decoded safely.
 _UTF8_MULTIBYTE = re.compile(
@@ -111,6 +113,7 @@ def _scan(path: Path, encoding: str) -> tuple[tuple[int, bytes, str] | None, int
     """One pass over the file: the first undecodable byte (offset, bytes, reason) or None, and
     the number of double-quote bytes (used to spot an unclosed quote cheaply)."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    ascii_ok = codecs.lookup(encoding).name in _ASCII_SUPERSETS
     offset = 0
     quotes = 0
     with open(path, "rb") as fh:
@@ -118,6 +121,11 @@ def _scan(path: Path, encoding: str) -> tuple[tuple[int, bytes, str] | None, int
             block = fh.read(_CHUNK)
             final = not block
             quotes += block.count(b'"')
+            # pure ASCII decodes the same in every ASCII-compatible encoding: skip the decoder
+            # (when it holds no partial sequence) - most exports are ASCII
+            if ascii_ok and block and block.isascii() and not decoder.getstate()[0]:
+                offset += len(block)
+                continue
             try:
                 decoder.decode(block, final=final)
             except UnicodeDecodeError as exc:
@@ -244,14 +252,17 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
     # Arrow's parser is lenient with quotes. Python's strict csv parser tells a broken quote
     # from a stray one, but is slow, so it runs only when a cheap test finds something odd: an
     # odd number of quotes, a quote in the middle of text, or (below) a value holding a newline.
-    suspicious = quotes > 0 and (quotes % 2 == 1 or enc == "utf-16"
-                                 or _mid_text_quote(p, delim))
+    mid_text, quoted_break = (_quote_scan(p, delim) if quotes and quotes % 2 == 0
+                              and enc != "utf-16" else (False, True))
+    suspicious = quotes > 0 and (quotes % 2 == 1 or enc == "utf-16" or mid_text)
     if suspicious:
         strict_quotes_check()
 
     # Without any quote a value cannot hold a newline, so Arrow may split the file into blocks
     # at any newline (faster); with quotes it must track quoting across block boundaries.
-    newlines_in_values = quotes > 0 or enc == "utf-16"
+    # A quoted value holds a line break only if some line ends after an odd number of quotes;
+    # when none does, the fast block splitting is exact (checked once, vectorised).
+    newlines_in_values = enc == "utf-16" or (quotes > 0 and (suspicious or quoted_break))
     bad_rows: list[tuple[int, int, int | None, str]] = []
 
     def on_bad_row(row) -> str:
@@ -270,8 +281,9 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
                 newlines_in_values=newlines_in_values, ignore_empty_lines=False,
                 invalid_row_handler=on_bad_row if locate else None),
             convert_options=pcsv.ConvertOptions(
-                check_utf8=True, strings_can_be_null=False, quoted_strings_can_be_null=False,
-                null_values=[], auto_dict_encode=False,
+                # an empty cell (quoted or not) is parsed as null: no per-cell pass afterwards
+                check_utf8=True, strings_can_be_null=True, quoted_strings_can_be_null=True,
+                null_values=[""], auto_dict_encode=False,
                 column_types={f"f{i}": pa.string() for i in range(width)}))
 
     try:
@@ -296,10 +308,10 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
 
     if table.num_rows == 0:
         raise InputError("file holds no header row", file=name, line=1)
-    if quotes and not suspicious and _line_breaks(p) > table.num_rows - 1:
+    if newlines_in_values and quotes and not suspicious and _line_breaks(p) > table.num_rows - 1:
         strict_quotes_check()  # a newline inside a value: legitimate, or a mis-paired quote
     header = table.slice(0, 1).to_pylist()[0]
-    names = [header[f"f{i}"] for i in range(table.num_columns)]
+    names = [header[f"f{i}"] or "" for i in range(table.num_columns)]
     if len(names) == 1:
         others = [d for d in _DELIMITER_CANDIDATES if d != delim and d in names[0]]
         if others:
@@ -311,7 +323,7 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
                 hint=f"declare delimiter {d!r} for this file")
     body = table.slice(1)
     n = body.num_rows
-    empty = [pc.equal(body.column(i), "") for i in range(width)]
+    empty = [pc.is_null(body.column(i)) for i in range(width)]
 
     def first_value_row(i: int) -> int | None:
         if n == 0 or pc.all(empty[i]).as_py():
@@ -322,8 +334,7 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
     blank = empty[0]
     for mask in empty[1:]:
         blank = pc.and_(blank, mask)
-    columns = [pc.if_else(empty[i], pa.scalar(None, pa.string()), body.column(i))
-               for i in keep]
+    columns = [body.column(i) for i in keep]
     # Row numbers are made in Arrow: much faster than formatting 5 M Python ints.
     rows = pa.array(np.arange(1, n + 1, dtype=np.int64)).cast(pa.string())
     del body
@@ -358,21 +369,37 @@ def _line_breaks(p: Path) -> int:
     return total - (1 if last in (b"\n", b"\r") else 0)
 
 
-def _mid_text_quote(p: Path, delim: str) -> bool:
-    """True when some double quote has text on both sides (``x"y``): a stray quote or text after
-    a closing quote. Vectorised over the quote positions, chunk by chunk."""
-    bounds = np.frombuffer(('"\r\n' + delim).encode(), np.uint8)
+def _quote_scan(p: Path, delim: str) -> tuple[bool, bool]:
+    """One vectorised pass over the quote positions, chunk by chunk: (mid_text, quoted_break).
+
+    ``mid_text``: some double quote has text on both sides (``x"y``), a stray quote or text
+    after a closing quote (the scan stops there). ``quoted_break``: some line break (CR or LF)
+    follows an odd number of quotes counted from the start of the file, i.e. may sit inside a
+    quoted value; when none does, Arrow may split the file into blocks at any line break.
+    """
+    is_bound = np.zeros(256, dtype=bool)      # byte -> is a boundary (table lookup, not isin)
+    is_bound[np.frombuffer(('"\r\n' + delim).encode(), np.uint8)] = True
     tail = b"\n\n"   # pretend the file starts after a line break
+    odd = 0           # parity of the quotes before this chunk
+    quoted_break = False
     with open(p, "rb") as fh:
         while True:
             block = fh.read(_CHUNK)
             buf = tail + (block if block else b"\n")
             a = np.frombuffer(buf, np.uint8)
             q = np.flatnonzero(a[1:-1] == 34) + 1     # the last byte is judged next round
-            if len(q) and (~np.isin(a[q - 1], bounds) & ~np.isin(a[q + 1], bounds)).any():
-                return True
+            if len(q) and (~is_bound[a[q - 1]] & ~is_bound[a[q + 1]]).any():
+                return True, True
+            if not quoted_break:
+                # this round judges bytes 1..len-2 of buf (quotes q and breaks alike)
+                inner = a[1:-1]
+                breaks = np.flatnonzero((inner == 10) | (inner == 13) if b"\r" in buf
+                                        else inner == 10) + 1
+                before = np.searchsorted(q, breaks) + odd
+                quoted_break = bool((before % 2 == 1).any())
+                odd = (odd + len(q)) % 2
             if not block:
-                return False
+                return False, quoted_break
             tail = buf[-2:]
 
 
