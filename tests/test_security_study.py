@@ -121,3 +121,22 @@ def test_ct_synonyms_path_confined(tmp_path):
     text = STUDY.format(file="dm.csv") + "ct_synonyms: ../syn.csv\n"
     with pytest.raises(UnsafePathError):
         load(make_study(tmp_path, study=textwrap.dedent(text)))
+
+
+def test_misspelt_algorithm_key_named(tmp_path):
+    folder = make_study(tmp_path, dm=DM.replace("algorithm: hardcode, value: MINI",
+                                                "algoritm: hardcode, value: MINI"))
+    with pytest.raises(ConfigError) as info:
+        load(folder)
+    line = info.value.one_line()
+    assert re.search(r"dm.yaml:4.*algoritm", line), line
+    assert "did you mean 'algorithm'?" in line and "iso_datetime" in line, line
+
+
+def test_step_without_algorithm_key_named(tmp_path):
+    folder = make_study(tmp_path, dm=DM.replace("algorithm: hardcode, value: MINI",
+                                                "value: MINI"))
+    with pytest.raises(ConfigError) as info:
+        load(folder)
+    line = info.value.one_line()
+    assert re.search(r"dm.yaml:4.*no 'algorithm' key", line) and "hardcode" in line, line

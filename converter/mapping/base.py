@@ -89,6 +89,8 @@ def problems_from_validation(exc: ValidationError, data: Any, lines: dict, file:
             msg = f"unknown algorithm '{tag}'; expected one of: {', '.join(sorted(names))}"
             key = ".".join(str(p) for p in path + ("algorithm",)) if path else "algorithm"
             line = lines.get(path + ("algorithm",), line)
+        elif err["type"] == "union_tag_not_found":
+            msg, hint, key = _no_tag(err, path)
         elif err["type"] == "missing":
             msg = f"missing required key '{loc[-1]}'"
             key = str(loc[-1])
@@ -106,3 +108,26 @@ def problems_from_validation(exc: ValidationError, data: Any, lines: dict, file:
         seen.add(ident)
         out.append(ConfigError(msg, file=file, line=line, key=key, hint=hint))
     return out
+
+
+def _no_tag(err: dict, path: tuple) -> tuple[str, str, str]:
+    """A step without its ``algorithm`` key: name the unknown key(s), hint at 'algorithm'."""
+    from converter.mapping.algorithms import REGISTRY  # loaded by now; avoids an import cycle
+
+    tag = str((err.get("ctx") or {}).get("discriminator", "algorithm")).strip("'\"")
+    names = ", ".join(sorted(REGISTRY))
+    where = ".".join(str(p) for p in path)
+    data = err.get("input")
+    if not isinstance(data, dict):
+        return (f"a step must be a mapping with an '{tag}' key (got {data!r})",
+                f"algorithms: {names}", where or tag)
+    known = {f.alias or n for spec in REGISTRY.values()
+             for n, f in spec.params.model_fields.items()}
+    unknown = [str(k) for k in data if k not in known]
+    close = [k for k in unknown if suggest(k, [tag])]
+    if close or unknown:
+        bad = (close or unknown)[0]
+        msg = f"step has no '{tag}' key; unknown key '{bad}'"
+        hint = (f"did you mean '{tag}'? " if close else "") + f"algorithms: {names}"
+        return msg, hint, f"{where}.{bad}" if where else bad
+    return f"step has no '{tag}' key", f"add {tag}: <one of {names}>", where or tag
