@@ -56,7 +56,10 @@ def test_iso_06_time_attached_to_complete_dates_only():
     got, issues = iso(["01-02-2014", "01-02-2014", "UN-02-2014", "01-02-2014"], ["DD-MM-YYYY"],
                       time=["09:30", None, "10:00", "UN:UN"])
     assert values(got) == ["2014-02-01T09:30", "2014-02-01", "2014-02", "2014-02-01"]
-    assert len(issues) == 0
+    # the time of the partial date is not kept, and says so (never silently)
+    log = issues.to_frame()
+    assert log["rule_id"].tolist() == ["MAP.TIMELOST"] and log["source_row"].tolist() == ["3"]
+    assert log["value"].tolist() == ["date 'UN-02-2014', time '10:00'"]
 
 
 def test_iso_07_invalid_time_is_issue_and_value_empty():

@@ -2,7 +2,9 @@
 
 Formats are declared (see ``converter.mapping.dates``). Partial or unknown parts truncate the
 value; nothing is invented. Impossible dates/times (31 FEB, month 13, 25:61) are logged as
-MAP.DATE and left empty. A time is attached only to a complete date.
+MAP.DATE and left empty. A time is attached only to a complete date; a valid time collected
+with a partial, missing or invalid date is logged as MAP.TIMELOST (warning, with the collected
+date and time), never dropped silently.
 """
 
 # pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
@@ -68,9 +70,29 @@ def run(p: IsoDatetime, ctx: StepContext) -> pd.Series:
         t_p = pd.Series(take(t_u.to_numpy(dtype=object), t_idx), dtype=object)
         both = combine_date_time(iso_p, t_p)
         both = both.where(~take(bad_tu.to_numpy(), t_idx, missing=False).astype(bool), None)
+        _time_lost(p, ctx, iso_p, t_p, d_idx, t_idx, pairs, uniques, t_uniques)
         return ctx.result(both.where(both.notna(), None).to_numpy(dtype=object),
                           pairs.astype(np.int64))
     return iso.astype(object).where(iso.notna(), None)
+
+
+def _time_lost(p: IsoDatetime, ctx: StepContext, iso_p: pd.Series, t_p: pd.Series,
+               d_idx: np.ndarray, t_idx: np.ndarray, pairs: np.ndarray, uniques: pd.Series,
+               t_uniques: pd.Series) -> None:
+    """MAP.TIMELOST: a valid time collected with a partial, missing or invalid date is not in
+    the --DTC (ISO 8601 carries a time only after a complete date); log it, never silently."""
+    lost_p = (t_p.notna() & ~iso_p.str.len().eq(10).fillna(False)).to_numpy(dtype=bool)
+    if not lost_p.any():
+        return
+    d_text = pd.Series(take(uniques.to_numpy(dtype=object), d_idx), dtype=object).fillna("")
+    t_text = pd.Series(take(t_uniques.to_numpy(dtype=object), t_idx), dtype=object).fillna("")
+    value_p = ("date '" + d_text.astype(str) + "', time '" + t_text.astype(str) + "'"
+               ).to_numpy(dtype=object)
+    lost = lost_p[pairs]
+    ctx.issue(lost, "MAP.TIMELOST", f"time {p.time} not kept: date {p.date} is partial, missing"
+              " or invalid (ISO 8601 allows a time only after a complete date); date truncated",
+              pd.Series(value_p[pairs], index=ctx.out.index), severity="warning",
+              expected="a complete date with the time")
 
 
 ALGORITHM = AlgorithmSpec(
