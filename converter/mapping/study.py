@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -181,6 +182,72 @@ class TrialDesign(Strict):
         return self
 
 
+_PAGES = re.compile(r"^[1-9][0-9]*( [1-9][0-9]*)*$")
+
+
+class DefineSettings(Strict):
+    """``define:`` in study.yaml: document settings for define.xml (converter.define).
+
+    ``crf_pages`` is normalised to ``{dataset: {variable: "12 13"}}`` (what ``write_define``
+    reads); ``meddra_version`` is also put into ``dictionaries["MedDRA"]``."""
+
+    meddra_version: str | None = None
+    dictionaries: dict[str, str] = {}
+    acrf: str | None = None
+    crf_pages: dict[str, dict[str, str]] = {}
+
+    @field_validator("acrf")
+    @classmethod
+    def _acrf_inside(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            confined("/__study__", v, what="acrf")
+        except ConfigError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
+    @field_validator("crf_pages", mode="before")
+    @classmethod
+    def _pages(cls, v: object) -> object:
+        if not isinstance(v, dict):
+            return v
+        out: dict[str, dict[str, str]] = {}
+        for key, pages in v.items():
+            ds, dot, var = str(key).partition(".")
+            if not dot or not ds or not var:
+                raise ValueError(f"crf_pages key '{key}' is not DATASET.VARIABLE "
+                                 "(e.g. DM.SEX: 12 13)")
+            if isinstance(pages, (list, tuple)):
+                text = " ".join(str(p) for p in pages)
+            else:
+                text = " ".join(str(pages).replace(",", " ").split())
+            if isinstance(pages, bool) or not _PAGES.match(text):
+                raise ValueError(f"crf_pages {key}: '{pages}' is not a list of page numbers "
+                                 "(e.g. 12 13)")
+            out.setdefault(ds.upper(), {})[var.upper()] = text
+        return out
+
+    @field_validator("meddra_version", mode="before")
+    @classmethod
+    def _version(cls, v: object) -> object:
+        # YAML reads 26.1 as a float; the version is text
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DefineSettings:
+        if self.crf_pages and not self.acrf:
+            raise ValueError("crf_pages refer to the annotated CRF: set acrf (its file name)")
+        if self.meddra_version:
+            given = {k.upper(): v for k, v in self.dictionaries.items()}.get("MEDDRA")
+            if given is not None and given != self.meddra_version:
+                raise ValueError(f"meddra_version {self.meddra_version} and dictionaries "
+                                 f"MedDRA {given} disagree")
+            if given is None:
+                self.dictionaries = {**self.dictionaries, "MedDRA": self.meddra_version}
+        return self
+
+
 class StudyConfig(Strict):
     """study.yaml. ``created`` is the timestamp written into every output file."""
 
@@ -198,6 +265,7 @@ class StudyConfig(Strict):
     sources: dict[str, Source] = {}
     ct_synonyms: list[str] = []
     trial_design: TrialDesign = TrialDesign()
+    define: DefineSettings = DefineSettings()
 
     @field_validator("ct_synonyms", mode="before")
     @classmethod
@@ -268,6 +336,14 @@ class Study:
                             source=str(self.root / "study.yaml"))
         folder = self.root / "specs"
         return folder if folder.is_dir() else None
+
+    @property
+    def acrf_path(self) -> Path | None:
+        """The annotated CRF (``define.acrf``) inside the study folder, or None."""
+        if not self.config.define.acrf:
+            return None
+        return confined(self.root, self.config.define.acrf, what="define.acrf",
+                        source=str(self.root / "study.yaml"))
 
     @property
     def waivers_path(self) -> Path | None:
@@ -390,6 +466,13 @@ def load_study(study_dir: str | Path) -> Study:
         raise_problems(problems_from_validation(exc, data, lines, cfg_file))
         raise  # pragma: no cover
     problems: list[ConfigError] = []
+    if config.define.acrf:
+        acrf = confined(root, config.define.acrf, what="define.acrf", source=cfg_file)
+        if not acrf.is_file():
+            problems.append(ConfigError(
+                f"annotated CRF '{config.define.acrf}' not found in the study folder",
+                file=cfg_file, line=lines.get(("define", "acrf")), key="define.acrf",
+                hint="give the file name relative to the study folder"))
     ct = load_ct(config.ct_package)
     synonyms: dict[str, dict[str, str]] = {}
     sponsor: set[str] = set()

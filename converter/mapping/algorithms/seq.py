@@ -3,6 +3,11 @@
 Records are ordered by ``by`` then ``order`` (mapped variables; numbers as numbers, missing
 last), then by source order (file row, or wide row then column after a transpose), so the same
 input always gives the same numbers.
+
+Groups are exact: records share a group only when every ``by`` key is equal (the keys are
+compared one by one, never hashed into one number). A missing ``by`` value is a value of its own
+(sorted last): records without a USUBJID are numbered among themselves, per combination of the
+other keys, after the records that have one.
 """
 
 # pydantic copies mutable defaults per instance, so list/dict defaults are safe here.
@@ -33,7 +38,7 @@ def run(p: Seq, ctx: StepContext) -> pd.Series:
     order = [sort_rank(*ctx.var_codes(v), numeric=True) for v in p.order]
     keys = [*by, *order]
     sizes = [int(k.max()) + 1 if len(k) else 1 for k in keys]
-    if np.prod([float(x) for x in sizes]) < 2.0 ** 62:
+    if np.prod([float(x) for x in sizes]) < 2.0 ** 62:   # exact: no int64 overflow
         # one composite integer key; a stable sort keeps source order among ties
         composite = np.zeros(n, dtype=np.int64)
         for k, size in zip(keys, sizes):
