@@ -19,7 +19,7 @@ import click
 import pandas as pd
 
 from converter import __version__, console
-from converter.atomic import atomic_write_text
+from converter.atomic import atomic_write_bytes, atomic_write_text
 from converter.errors import EXIT_OK, ConfigError
 from converter.issues import SEVERITY_RANK, IssueLog
 
@@ -226,8 +226,14 @@ def _run_stages(study, raw: Path, stage: Path, out: Path, *, formats: list[str],
 
         ct = load_ct(cfg.ct_package)
         adam_ct = load_ct(cfg.adam_ct_package) if cfg.adam_ct_package else ct
+        define_options = {}
+        acrf = getattr(study, "acrf_path", None)
+        if acrf is not None:    # the define links the annotated CRF beside itself
+            (stage / "define").mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(stage / "define" / acrf.name, acrf.read_bytes())
+            define_options["acrf"] = acrf.name
         define_paths = write_define(sdtm_sets, stage / "define", standard="SDTM", study=study,
-                                    ct=ct, created=created, issues=issues)
+                                    ct=ct, created=created, issues=issues, **define_options)
         write_define(adam_sets, stage / "define", standard="ADaM", study=study, ct=adam_ct,
                      created=created, issues=issues)
         advance(1, description=f"{cfg.study_id}: {STAGES[5]}")
