@@ -12,7 +12,7 @@ from test_determinism import build_mini_study
 
 
 def _crash_mid_swap(study, raw, out):
-    import converter.pipeline as pipeline
+    from converter import pipeline
     real_replace, real_swap = os.replace, pipeline._swap_into_place
     calls = {"n": 0, "swapping": False}
 

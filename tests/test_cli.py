@@ -6,7 +6,7 @@ from converter.cli import COMMANDS, main
 
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "converter", *args], capture_output=True,
-                          text=True)
+                          check=False, text=True)
 
 
 def test_help_lists_every_command():
@@ -56,10 +56,9 @@ def test_atomic_write_leaves_previous_file_on_failure(tmp_path):
     from converter.atomic import atomic_write, atomic_write_text
     target = tmp_path / "x.txt"
     atomic_write_text(target, "old")
-    with pytest.raises(RuntimeError):
-        with atomic_write(target, "w", encoding="utf-8") as fh:
-            fh.write("half")
-            raise RuntimeError("killed")
+    with pytest.raises(RuntimeError), atomic_write(target, "w", encoding="utf-8") as fh:
+        fh.write("half")
+        raise RuntimeError("killed")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
 
