@@ -94,7 +94,10 @@ def run(p: RefDate, ctx: StepContext) -> pd.Series:
         return pd.Series(None, index=ctx.out.index, dtype=object)
     allv = pd.concat(parts, ignore_index=True)
     # ISO strings of the same precision order lexically; compare on the date+time text
-    agg = allv.groupby("USUBJID")["dtc"].agg("min" if p.pick == "first" else "max")
+    # (a sort + drop_duplicates: pandas' groupby min/max on text calls Python per subject)
+    agg = (allv.sort_values(["USUBJID", "dtc"], kind="mergesort")
+           .drop_duplicates("USUBJID", keep="first" if p.pick == "first" else "last")
+           .set_index("USUBJID")["dtc"])
     got = clean_text(ctx.var("USUBJID")).map(agg).astype(object)
     return got.where(got.notna(), None)
 
