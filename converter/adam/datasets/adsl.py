@@ -99,6 +99,8 @@ def derive_adsl(cfg: AdslConfig, sdtm: dict[str, pd.DataFrame], issues: IssueLog
         adsl = derive_vars_duration(adsl, "TRTDURD", "TRTSDT", "TRTEDT")
         src = f"{e.dataset}.{'/'.join(e.start.dtc_list)}"
         orig["TRTSDTM"] = origin("Derived", f"first {src} of valid exposure records, time imputed")
+        orig["TRTSTMF"] = origin("Derived", "imputation level of the TRTSDTM time (H, M, S)")
+        orig["TRTETMF"] = origin("Derived", "imputation level of the TRTEDTM time (H, M, S)")
         orig["TRTSDT"] = origin("Derived", f"date of the first {src} of valid exposure records")
         orig["TRTEDTM"] = origin("Derived", f"last {e.dataset}.{'/'.join(e.end.dtc_list)}")
         orig["TRTEDT"] = origin("Derived", f"date of the last {'/'.join(e.end.dtc_list)}")

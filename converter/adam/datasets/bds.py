@@ -116,6 +116,12 @@ def derive_bds(cfg: BdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame
     if v.method == "windows":
         data = derive_vars_visit_window(data, windows_frame(cfg), day_var=v.day_var)
         orig["AVISIT"] = origin("Derived", f"analysis window containing {v.day_var}")
+        for var, words in (("AWLO", "first study day of the analysis window"),
+                           ("AWHI", "last study day of the analysis window"),
+                           ("AWTARGET", "target study day of the analysis window"),
+                           ("AWTDIFF", f"|{v.day_var} - AWTARGET|"),
+                           ("AWU", "unit of the window days (DAYS)")):
+            orig[var] = origin("Derived", words)
         outside = data["AVISIT"].isna() & data[v.day_var].notna()
         log_rows(issues, data.loc[outside], rule_id="ADAM.WINDOW", dataset=name,
                  variable=v.day_var, value=data.loc[outside, v.day_var], severity="notice",
@@ -156,6 +162,8 @@ def derive_bds(cfg: BdsConfig, sdtm: dict[str, pd.DataFrame], adsl: pd.DataFrame
     orig["ABLFL"] = origin("Derived", f"{b.mode} record by {b.order} per {b.by_vars} meeting the "
                            "baseline filter")
     orig["BASE"] = origin("Derived", "AVAL of the ABLFL = Y record")
+    orig["BASEC"] = origin("Derived", "AVALC of the ABLFL = Y record")
+    orig["BNRIND"] = origin("Derived", "ANRIND of the ABLFL = Y record")
     orig["BASETYPE"] = origin("Derived", f"constant {b.basetype!r}")
 
     for flag, spec in cfg.flags.items():

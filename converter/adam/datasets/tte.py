@@ -56,7 +56,12 @@ def derive_tte(cfg: TteConfig, sources: dict[str, pd.DataFrame], adsl: pd.DataFr
     data = derive_vars_merged(data, adsl, KEYS, new_vars=adsl_vars)
     orig = {v: origin("Predecessor", f"ADSL.{v}") for v in adsl_vars}
     orig.update({
+        "STUDYID": origin("Predecessor", "ADSL.STUDYID"),
+        "USUBJID": origin("Predecessor", "ADSL.USUBJID"),
         "PARAMCD": origin("Derived", "endpoint declared in adtte.yaml"),
+        "PARAM": origin("Derived", "parameter label declared in adtte.yaml"),
+        "PARAMN": origin("Derived", "parameter number declared in adtte.yaml"),
+        "AVALU": origin("Derived", f"unit of AVAL ({cfg.unit.upper()})"),
         "STARTDT": origin("Derived", f"ADSL.{cfg.start_date}"),
         "ADT": origin("Derived", "date of the earliest event, else of the latest censoring"),
         "CNSR": origin("Derived", "0 for an event, the censoring source's value otherwise"),
