@@ -41,7 +41,8 @@ from converter.paths import REPO_ROOT
 SPECS_DIR = REPO_ROOT / "specs"
 
 # "SDTMIG 3.3" -> folder name; accepted spellings are normalised by _folder_for.
-STANDARDS = {"SDTMIG 3.3": "sdtmig-3.3", "ADaMIG 1.1": "adamig-1.1"}
+STANDARDS = {"SDTMIG 3.3": "sdtmig-3.3", "SDTMIG 3.4": "sdtmig-3.4",
+             "ADaMIG 1.1": "adamig-1.1", "ADaMIG 1.2": "adamig-1.2", "ADaMIG 1.3": "adamig-1.3"}
 
 DATASET_COLUMNS = ["dataset", "label", "class", "structure", "keys", "repeating", "reference_data"]
 VARIABLE_COLUMNS = ["dataset", "variable", "label", "type", "data_type", "role", "core",
