@@ -115,7 +115,7 @@ def test_sdtmig34_differences_from_33():
         assert new.dataset(ds).variable(var).role == role, (ds, var)
     for ds, var in SDTMIG34_ABSENT:
         assert new.dataset(ds).variable(var) is None and old.dataset(ds).variable(var) is not None
-    # the two flags changed places in importance: 3.3 table Exp baseline flag, 3.4 Exp LOBXFL
+    # our 3.3 table still has the baseline flag as Exp and no LOBXFL (see docs/specs.md)
     assert old.dataset("LB").variable("LBBLFL").core == "Exp"
     assert old.dataset("LB").variable("LBLOBXFL") is None
     lb = new.dataset("LB").names
