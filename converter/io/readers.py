@@ -53,13 +53,19 @@ _UTF8_MULTIBYTE = re.compile(
 
 def read_raw(path: str | os.PathLike, *, source_name: str | None = None, fmt: str | None = None,
              encoding: str | None = None, sheet: str | int | None = None,
-             delimiter: str | None = None) -> pd.DataFrame:
+             delimiter: str | None = None, categorical: bool = False) -> pd.DataFrame:
     """Read one raw export file into a frame of ``str``/``None`` cells plus provenance columns.
 
     ``fmt`` overrides the format implied by the suffix (csv, tsv, txt, xlsx, sas7bdat, xpt);
     ``encoding`` overrides detection (UTF-8 with or without BOM, else Windows-1252);
     ``sheet`` picks an XLSX sheet by name or 0-based index (default: the first);
     ``delimiter`` overrides the delimiter of text files.
+
+    ``categorical=True`` gives every data column (and ``SRC_FILE``) as a pandas Categorical of
+    ``str`` instead (categories = the distinct values present, missing = an empty cell);
+    ``SRC_ROW`` stays text. Same values, same checks, same errors, same row numbers: only the
+    representation differs (delimited files are dictionary-encoded by Arrow while parsing, so
+    no per-cell Python objects are made).
     """
     p = Path(path)
     name = source_name or p.name
@@ -76,12 +82,30 @@ def read_raw(path: str | os.PathLike, *, source_name: str | None = None, fmt: st
         raise InputError("file is empty (0 bytes); expected a header row", file=name, line=1)
     try:
         if kind in _DELIMITED:
-            return _read_delimited(p, name, delimiter or _DELIMITED[kind], encoding)
+            return _read_delimited(p, name, delimiter or _DELIMITED[kind], encoding,
+                                   categorical=categorical)
         if kind == "xlsx":
-            return _read_xlsx(p, name, sheet)
-        return _read_sas(p, name, kind, encoding)
+            frame = _read_xlsx(p, name, sheet)
+        else:
+            frame = _read_sas(p, name, kind, encoding)
     except OSError as exc:   # permissions, vanished file, I/O error
         raise InputError(f"cannot read file: {exc.strerror or exc}", file=name) from None
+    return _as_categorical(frame) if categorical else frame
+
+
+def _as_categorical(frame: pd.DataFrame) -> pd.DataFrame:
+    """Object str/None columns -> Categorical of str (small frames: XLSX, SAS)."""
+    out = {}
+    for col in frame.columns:
+        if col == SRC_ROW:
+            out[col] = frame[col]
+        else:
+            values = frame[col].to_numpy(dtype=object)
+            codes, uniques = pd.factorize(values, use_na_sentinel=True)
+            out[col] = pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+    return pd.DataFrame(out, index=frame.index)
+
+
 
 
 def read_odm(path: str | os.PathLike, *, source_name: str | None = None, issues=None,
@@ -109,32 +133,141 @@ def _line_of(path: Path, offset: int) -> int:
     return lines
 
 
-def _scan(path: Path, encoding: str) -> tuple[tuple[int, bytes, str] | None, int]:
+class _ByteFacts:
+    """Byte-level facts of a delimited file, gathered block by block in the encoding pass.
+
+    ``quotes``: number of double-quote bytes. ``line_breaks``: line breaks between records
+    (CR LF counted once, a final one ignored). With a delimiter, also ``mid_text`` (some double
+    quote has text on both sides, ``x"y``: a stray quote or text after a closing quote) and
+    ``quoted_break`` (some CR or LF follows an odd number of quotes counted from the start of
+    the file, i.e. may sit inside a quoted value). The bytes before the file and after it count
+    as line breaks (never as breaks themselves).
+
+    Boolean byte-class arrays over cache-sized windows, no index arrays of quote positions: the
+    parity of the quotes before each line break comes from per-line quote counts
+    (``reduceat`` between line breaks, which are few).
+    """
+
+    _WINDOW = 1 << 18
+
+    def __init__(self, delim: str | None):
+        self.checked = delim is not None
+        # bytes of the delimiter that are not already a boundary (quote, CR, LF)
+        self._delim = sorted(set((delim or "").encode()) - {34, 10, 13})
+        self.quotes = 0
+        self.mid_text = False
+        self.quoted_break = False
+        self._odd = 0                       # parity of the quotes judged so far
+        self._lf = -1                       # the pretended break before the file is judged
+        self._cr = self._crlf = 0
+        self._last = b""
+        self._tail = b"\n\n"               # pretend the file starts after a line break
+        self._work = [np.empty(self._WINDOW + 2, dtype=bool) for _ in range(5)]
+
+    @property
+    def line_breaks(self) -> int:
+        total = self._lf + self._cr - self._crlf
+        return total - (1 if self._last in (b"\n", b"\r") else 0)
+
+    def feed(self, block: bytes) -> None:
+        """The next block of the file (``b""`` at the end)."""
+        buf = self._tail + (block if block else b"\n")
+        if block:
+            self._last = block[-1:]
+            self._tail = buf[-2:]
+        a = np.frombuffer(buf, np.uint8)
+        n = len(a)
+        has_cr = b"\r" in buf
+        q_buf, lf_buf, cr_buf, bd_buf, tmp = self._work
+        # each window w judges its bytes 1..len-2 (w[0] and w[-1] are the neighbours)
+        for start in range(1, n - 1, self._WINDOW):
+            w = a[start - 1:min(start + self._WINDOW, n - 1) + 1]
+            m = len(w)
+            q = np.equal(w, 34, out=q_buf[:m])
+            q_in = q[1:-1]
+            nq = int(np.count_nonzero(q_in))
+            self.quotes += nq
+            lf = np.equal(w, 10, out=lf_buf[:m])
+            if has_cr:
+                cr = np.equal(w, 13, out=cr_buf[:m])
+                self._cr += int(np.count_nonzero(cr[1:-1]))
+                # CR judged here followed by LF (judged here or next: counted once, here)
+                self._crlf += int(np.count_nonzero(np.logical_and(cr[1:-1], lf[2:],
+                                                                  out=tmp[:m - 2])))
+                self._lf += int(np.count_nonzero(lf[1:-1]))
+                brk = np.logical_or(lf, cr, out=cr_buf[:m])
+                breaks = np.flatnonzero(brk[1:-1]) if self.checked else None
+            else:
+                brk = lf
+                breaks = np.flatnonzero(brk[1:-1])
+                self._lf += len(breaks)
+            if not self.checked or self.mid_text:
+                continue
+            if nq:
+                bound = np.logical_or(q, brk, out=bd_buf[:m])
+                for d in self._delim:
+                    np.logical_or(bound, np.equal(w, d, out=tmp[:m]), out=bound)
+                either = np.logical_or(bound[:-2], bound[2:], out=tmp[:m - 2])
+                if np.greater(q_in, either).any():      # quote, no boundary on either side
+                    self.mid_text = self.quoted_break = True
+                    continue
+            if not self.quoted_break and len(breaks):
+                if nq:
+                    # quotes before each judged break: per-line counts, cumulated (mod 2)
+                    per_line = np.add.reduceat(q_in.view(np.uint8),
+                                               np.concatenate(([0], breaks)), dtype=np.uint8)
+                    parity = np.cumsum(per_line[:len(breaks)], dtype=np.uint8) & 1
+                    self.quoted_break = bool(parity.any() if not self._odd
+                                             else not parity.all())
+                else:
+                    self.quoted_break = bool(self._odd)
+            self._odd = (self._odd + nq) & 1
+        if not block and has_cr and self._last == b"\r":
+            self._crlf -= 1      # the final CR was paired with the pretended LF after the file
+
+
+def _scan(path: Path, encoding: str, delim: str | None = None, *, facts: bool = True
+          ) -> tuple[tuple[int, bytes, str] | None, _ByteFacts | None]:
     """One pass over the file: the first undecodable byte (offset, bytes, reason) or None, and
-    the number of double-quote bytes (used to spot an unclosed quote cheaply)."""
+    (when ``facts``) the byte facts of the whole file (quotes, line breaks, and with a delimiter
+    the quote checks) - see :class:`_ByteFacts`."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     ascii_ok = codecs.lookup(encoding).name in _ASCII_SUPERSETS
+    stats = _ByteFacts(delim) if facts else None
     offset = 0
-    quotes = 0
+    bad = None
     with open(path, "rb") as fh:
         while True:
             block = fh.read(_CHUNK)
             final = not block
-            quotes += block.count(b'"')
+            if stats is not None:
+                stats.feed(block)
             # pure ASCII decodes the same in every ASCII-compatible encoding: skip the decoder
             # (when it holds no partial sequence) - most exports are ASCII
-            if ascii_ok and block and block.isascii() and not decoder.getstate()[0]:
-                offset += len(block)
-                continue
-            try:
-                decoder.decode(block, final=final)
-            except UnicodeDecodeError as exc:
-                # exc.start is relative to (bytes pending from the last block + block)
-                base = offset - (len(exc.object) - len(block))
-                return (base + exc.start, exc.object[exc.start:exc.end], exc.reason), quotes
+            if bad is None and not (ascii_ok and block and block.isascii()
+                                    and not decoder.getstate()[0]):
+                try:
+                    decoder.decode(block, final=final)
+                except UnicodeDecodeError as exc:
+                    # exc.start is relative to (bytes pending from the last block + block)
+                    base = offset - (len(exc.object) - len(block))
+                    bad = (base + exc.start, exc.object[exc.start:exc.end], exc.reason)
+                    if stats is None:
+                        return bad, None
             if final:
-                return None, quotes
+                return bad, stats
             offset += len(block)
+
+
+def _byte_facts(path: Path, delim: str) -> _ByteFacts:
+    """The byte facts alone (a second pass, when the delimiter was not known before)."""
+    stats = _ByteFacts(delim)
+    with open(path, "rb") as fh:
+        while True:
+            block = fh.read(_CHUNK)
+            stats.feed(block)
+            if not block:
+                return stats
 
 
 def _has_utf8_sequences(path: Path) -> bool:
@@ -159,7 +292,7 @@ def detect_encoding(path: str | os.PathLike, *, name: str | None = None) -> str:
     return _detect(Path(path), name or Path(path).name)[0]
 
 
-def _detect(p: Path, label: str) -> tuple[str, int]:
+def _detect(p: Path, label: str, delim: str | None = None) -> tuple[str, _ByteFacts]:
     with open(p, "rb") as fh:
         head = fh.read(4)
     if head.startswith(codecs.BOM_UTF8):
@@ -168,14 +301,14 @@ def _detect(p: Path, label: str) -> tuple[str, int]:
         enc = "utf-16"
     else:
         enc = "utf-8"
-    bad, quotes = _scan(p, enc)
+    bad, facts = _scan(p, enc, delim)
     if bad is None:
-        return enc, quotes
+        return enc, facts
     if enc != "utf-8":
         _raise_undecodable(p, label, enc, bad)
-    if _scan(p, "cp1252")[0] is None:
+    if _scan(p, "cp1252", facts=False)[0] is None:
         if not _has_utf8_sequences(p):
-            return "cp1252", quotes
+            return "cp1252", facts
         off, chunk, _ = bad
         raise InputError(
             f"mixed encodings: the file holds UTF-8 characters but byte 0x{chunk[:1].hex()} at "
@@ -193,21 +326,22 @@ def _raise_undecodable(p: Path, label: str, enc: str, bad: tuple[int, bytes, str
         hint="declare the file's encoding (e.g. encoding: cp1252) or re-export it as UTF-8")
 
 
-def _check_declared(p: Path, label: str, encoding: str) -> tuple[str, int]:
+def _check_declared(p: Path, label: str, encoding: str, delim: str | None = None
+                    ) -> tuple[str, _ByteFacts]:
     try:
         info = codecs.lookup(encoding)
     except LookupError:
         raise InputError(f"unknown encoding '{encoding}'", file=label,
                          hint="use a Python codec name such as utf-8, cp1252, latin-1") from None
-    bad, quotes = _scan(p, encoding)
+    bad, facts = _scan(p, encoding, delim)
     if bad is not None:
         _raise_undecodable(p, label, encoding, bad)
     # A UTF-8 BOM is not data: strip it even when the encoding is declared as UTF-8.
     if info.name == "utf-8":
         with open(p, "rb") as fh:
             if fh.read(3) == codecs.BOM_UTF8:
-                return "utf-8-sig", quotes
-    return encoding, quotes
+                return "utf-8-sig", facts
+    return encoding, facts
 
 
 # --------------------------------------------------------------------------------------------
@@ -220,13 +354,17 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else "\t"
 
 
-def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | None
-                    ) -> pd.DataFrame:
+def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | None, *,
+                    categorical: bool = False) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
-    enc, quotes = _check_declared(p, name, encoding) if encoding else _detect(p, name)
+    # the delimiter, when known, lets the encoding pass make the quote checks too
+    known = delimiter if delimiter is not None and len(delimiter) == 1 else None
+    enc, facts = (_check_declared(p, name, encoding, known) if encoding
+                  else _detect(p, name, known))
+    quotes = facts.quotes
     with open(p, encoding=enc, newline="") as fh:
         first_line = fh.readline()
         rest = fh.read(1)
@@ -252,8 +390,12 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
     # Arrow's parser is lenient with quotes. Python's strict csv parser tells a broken quote
     # from a stray one, but is slow, so it runs only when a cheap test finds something odd: an
     # odd number of quotes, a quote in the middle of text, or (below) a value holding a newline.
-    mid_text, quoted_break = (_quote_scan(p, delim) if quotes and quotes % 2 == 0
-                              and enc != "utf-16" else (False, True))
+    if quotes and quotes % 2 == 0 and enc != "utf-16":
+        if not facts.checked or delim != known:
+            facts = _byte_facts(p, delim)     # delimiter sniffed after the encoding pass
+        mid_text, quoted_break = facts.mid_text, facts.quoted_break
+    else:
+        mid_text, quoted_break = False, True
     suspicious = quotes > 0 and (quotes % 2 == 1 or enc == "utf-16" or mid_text)
     if suspicious:
         strict_quotes_check()
@@ -284,7 +426,9 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
                 # an empty cell (quoted or not) is parsed as null: no per-cell pass afterwards
                 check_utf8=True, strings_can_be_null=True, quoted_strings_can_be_null=True,
                 null_values=[""], auto_dict_encode=False,
-                column_types={f"f{i}": pa.string() for i in range(width)}))
+                # dictionary-encoded while parsing: each distinct value is kept once per block
+                column_types={f"f{i}": pa.dictionary(pa.int32(), pa.string())
+                              for i in range(width)}))
 
     try:
         try:
@@ -308,7 +452,7 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
 
     if table.num_rows == 0:
         raise InputError("file holds no header row", file=name, line=1)
-    if newlines_in_values and quotes and not suspicious and _line_breaks(p) > table.num_rows - 1:
+    if newlines_in_values and quotes and not suspicious and facts.line_breaks > table.num_rows - 1:
         strict_quotes_check()  # a newline inside a value: legitimate, or a mis-paired quote
     header = table.slice(0, 1).to_pylist()[0]
     names = [header[f"f{i}"] or "" for i in range(table.num_columns)]
@@ -345,62 +489,44 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
         keep_rows = pc.invert(blank)
         table = table.filter(keep_rows)   # all-empty records carry nothing
         rows = rows.filter(keep_rows)
-    # Repeated values share one Python object (deduplicate); self_destruct frees each Arrow
-    # column as soon as it is converted (lower peak memory).
-    frame = table.to_pandas(self_destruct=True, deduplicate_objects=True)
+    # Dictionary columns become Categoricals (self_destruct frees each Arrow column as soon as
+    # it is converted). The header cell sits in the first block's dictionary: it is dropped
+    # from the categories unless it is also a data value.
+    converted = table.to_pandas(self_destruct=True)
     del table
-    frame.columns = [names[i] for i in keep]
-    frame[SRC_FILE] = name
-    frame[SRC_ROW] = rows.to_numpy(zero_copy_only=False)   # unique: no deduplication
-    return frame
+    data = {}
+    for j, i in enumerate(keep):
+        cat = converted.iloc[:, j].array
+        if not isinstance(cat, pd.Categorical):     # no rows: Arrow gives plain strings
+            cat = pd.Categorical(np.asarray(cat, dtype=object))
+        data[names[i]] = (_drop_category(cat, header[f"f{i}"]) if categorical
+                          else _decode(cat))
+    del converted
+    n_out = len(rows)
+    data[SRC_FILE] = (pd.Categorical.from_codes(np.zeros(n_out, dtype=np.int8), [name])
+                      if categorical else np.full(n_out, name, dtype=object))
+    data[SRC_ROW] = rows.to_numpy(zero_copy_only=False)   # unique: text, one object each
+    return pd.DataFrame(data, index=pd.RangeIndex(n_out), copy=False)
 
 
-def _line_breaks(p: Path) -> int:
-    """Line breaks between records, counting CR LF once and ignoring a final one: more than
-    (records - 1) means some value holds a line break."""
-    total = 0
-    last = b""
-    with open(p, "rb") as fh:
-        while block := fh.read(_CHUNK):
-            total += block.count(b"\n") + block.count(b"\r") - block.count(b"\r\n")
-            if last == b"\r" and block[:1] == b"\n":
-                total -= 1
-            last = block[-1:]
-    return total - (1 if last in (b"\n", b"\r") else 0)
+def _decode(cat: pd.Categorical) -> np.ndarray:
+    """Categorical -> object array of str/None; equal values share one str object."""
+    values = np.empty(len(cat.categories) + 1, dtype=object)
+    values[:-1] = cat.categories.to_numpy(dtype=object)
+    values[-1] = None
+    return values.take(cat.codes)          # code -1 (missing) takes the last entry: None
 
 
-def _quote_scan(p: Path, delim: str) -> tuple[bool, bool]:
-    """One vectorised pass over the quote positions, chunk by chunk: (mid_text, quoted_break).
-
-    ``mid_text``: some double quote has text on both sides (``x"y``), a stray quote or text
-    after a closing quote (the scan stops there). ``quoted_break``: some line break (CR or LF)
-    follows an odd number of quotes counted from the start of the file, i.e. may sit inside a
-    quoted value; when none does, Arrow may split the file into blocks at any line break.
-    """
-    is_bound = np.zeros(256, dtype=bool)      # byte -> is a boundary (table lookup, not isin)
-    is_bound[np.frombuffer(('"\r\n' + delim).encode(), np.uint8)] = True
-    tail = b"\n\n"   # pretend the file starts after a line break
-    odd = 0           # parity of the quotes before this chunk
-    quoted_break = False
-    with open(p, "rb") as fh:
-        while True:
-            block = fh.read(_CHUNK)
-            buf = tail + (block if block else b"\n")
-            a = np.frombuffer(buf, np.uint8)
-            q = np.flatnonzero(a[1:-1] == 34) + 1     # the last byte is judged next round
-            if len(q) and (~is_bound[a[q - 1]] & ~is_bound[a[q + 1]]).any():
-                return True, True
-            if not quoted_break:
-                # this round judges bytes 1..len-2 of buf (quotes q and breaks alike)
-                inner = a[1:-1]
-                breaks = np.flatnonzero((inner == 10) | (inner == 13) if b"\r" in buf
-                                        else inner == 10) + 1
-                before = np.searchsorted(q, breaks) + odd
-                quoted_break = bool((before % 2 == 1).any())
-                odd = (odd + len(q)) % 2
-            if not block:
-                return False, quoted_break
-            tail = buf[-2:]
+def _drop_category(cat: pd.Categorical, value: str | None) -> pd.Categorical:
+    """``cat`` without category ``value`` when no row holds it (the header cell's value)."""
+    if value is None or value not in cat.categories:
+        return cat
+    k = cat.categories.get_loc(value)
+    codes = cat.codes
+    if (codes == k).any():
+        return cat
+    codes = codes - (codes > k).astype(codes.dtype)
+    return pd.Categorical.from_codes(codes, categories=cat.categories.delete(k))
 
 
 def _header_width(p: Path, enc: str, delim: str) -> int:
