@@ -33,7 +33,7 @@ def result(shared, repo_root):
     study = load_study(repo_root / "mappings" / "cdiscpilot01")
     issues = IssueLog(study.config.severity_overrides)
     res = run_sdtm(study, shared / "reference" / "pharmaverse" / "raw", issues)
-    return res, issues
+    return res.plain(), issues
 
 
 def _text(s: pd.Series) -> pd.Series:

@@ -185,7 +185,7 @@ def test_18_unmapped_term_is_an_issue_not_a_guess(tmp_path):
     issues = IssueLog()
     res = run_sdtm(study, tmp_path / "raw", issues)
     dm = res.frames["DM"]
-    assert dm["SEX"].tolist() == ["F", "M", None]
+    assert dm["SEX"].astype(object).where(dm["SEX"].notna(), None).tolist() == ["F", "M", None]
     df = issues.to_frame()
     assert df["rule_id"].tolist() == ["MAP.CT"]
     assert df.loc[0, "value"] == "robot" and df.loc[0, "source_row"] == "3"

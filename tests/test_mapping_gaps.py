@@ -46,7 +46,7 @@ def make(tmp_path: Path, sources: str, domains: dict[str, str], raw: dict[str, s
 
 def run(root: Path, raw_dir: Path) -> tuple:
     issues = IssueLog()
-    return run_sdtm(load_study(root), raw_dir, issues), issues.to_frame()
+    return run_sdtm(load_study(root), raw_dir, issues).plain(), issues.to_frame()
 
 
 # ---------------------------------------------------------------- raw_dir outside the study

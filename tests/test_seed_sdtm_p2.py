@@ -37,7 +37,7 @@ def mapped(repo_root, raw):
     study = load_study(repo_root / "mappings" / "msc-inr-p2")
     issues = IssueLog(study.config.severity_overrides)
     result = run_sdtm(study, raw, issues)
-    return result, issues.to_frame()
+    return result.plain(), issues.to_frame()
 
 
 @pytest.fixture(scope="module")

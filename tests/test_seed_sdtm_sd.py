@@ -46,7 +46,7 @@ def mapped(repo_root):
     study = load_study(repo_root / "mappings" / "msc-inr-sd")
     issues = IssueLog(study.config.severity_overrides)
     result = run_sdtm(study, repo_root / "examples" / "msc-inr-sd" / "raw", issues)
-    return result, issues.to_frame()
+    return result.plain(), issues.to_frame()
 
 
 def test_check_command_exits_0(repo_root):

@@ -28,7 +28,7 @@ A variable is written by exactly one step, and once written it is never overwrit
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ from converter.mapping.algorithms import REGISTRY
 from converter.mapping.algorithms.supp import MAX_BYTES, SUPP_COLUMNS, build_supp
 from converter.mapping.algorithms.transpose import transpose
 from converter.mapping.base import raise_problems, suggest
-from converter.mapping.fast import Codes, take, utf8_lengths
+from converter.mapping.fast import Codes, is_text, plain_frame, take, utf8_lengths
 from converter.mapping.helpers import drop_helpers
 from converter.mapping.joins import apply_joins, joined_header
 from converter.mapping.reconcile import RECONCILIATION_COLUMNS, reconcile  # noqa: F401
@@ -57,6 +57,12 @@ class SdtmResult:
     origins: dict[str, dict[str, dict]]
     reconciliation: pd.DataFrame
     sources: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def plain(self) -> SdtmResult:
+        """The same result with Categorical text columns as plain object columns (missing =
+        None), for code that wants ordinary pandas semantics (e.g. tests, group-wise min/max).
+        The engine keeps text as Categorical: millions of records repeat few distinct values."""
+        return replace(self, frames={k: plain_frame(v) for k, v in self.frames.items()})
 
 
 @dataclass
@@ -298,8 +304,9 @@ def run_sdtm(study: Study, raw_dir: str | Path, issues: IssueLog,
                 else:
                     # algorithms return None (text) or NaN (numbers) for missing values
                     d.codes.forget("var", step.target)
-                    values = REGISTRY[step.algorithm].run(step, ctx).to_numpy()
-                    d.out[step.target] = values
+                    values = REGISTRY[step.algorithm].run(step, ctx)
+                    d.out[step.target] = (values.array if isinstance(
+                        values.dtype, pd.CategoricalDtype) else values.to_numpy())
                     origins.setdefault(dom, {})[step.target] = _origin_entry(
                         step, d.primary_file)
                 frames[dom] = d.out
@@ -349,7 +356,7 @@ def _checks(study: Study, doms: dict[str, _Domain], frames: dict[str, pd.DataFra
         has_supp = any(s.algorithm == "supp" for s in m.steps)
         if not has_supp:
             for name in out.columns:
-                if name in (SRC_FILE, SRC_ROW) or out[name].dtype != object:
+                if name in (SRC_FILE, SRC_ROW) or not is_text(out[name].dtype):
                     continue
                 codes, uniques = ctx.var_codes(name)
                 long_u = utf8_lengths(uniques) > MAX_BYTES   # distinct values only

@@ -22,12 +22,44 @@ import pyarrow.compute as pc
 
 
 def factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """(codes, uniques): codes are int64 with -1 for missing; uniques an object Series."""
+    """(codes, uniques): codes are int64 with -1 for missing; uniques an object Series.
+
+    A Categorical column is not hashed again: its codes and categories are the answer (the
+    categories may include values no record holds)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        cats = np.asarray(s.cat.categories)
+        if cats.dtype.kind not in "fiub":
+            cats = cats.astype(object)
+        return (s.cat.codes.to_numpy().astype(np.int64, copy=False),
+                pd.Series(cats, dtype=cats.dtype))
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
     arr = np.asarray(uniques)
     if arr.dtype.kind not in "fiub":   # text and mixed values stay Python objects
         arr = arr.astype(object)
     return codes.astype(np.int64, copy=False), pd.Series(arr, dtype=arr.dtype)
+
+
+def is_text(dtype) -> bool:
+    """A text column: object (str/None) or Categorical."""
+    return dtype == object or isinstance(dtype, pd.CategoricalDtype)
+
+
+def plain(s: pd.Series) -> pd.Series:
+    """A Categorical text column as plain object values (missing = None); others unchanged.
+    For code that needs ordinary pandas semantics (group-wise min/max, setting new values)."""
+    if not isinstance(s.dtype, pd.CategoricalDtype):
+        return s
+    cats = np.asarray(s.cat.categories, dtype=object)
+    return pd.Series(take(cats, s.cat.codes.to_numpy().astype(np.int64)), index=s.index,
+                     name=s.name, dtype=object)
+
+
+def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its Categorical columns as plain object columns (see ``plain``)."""
+    cats = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return frame
+    return frame.assign(**{c: plain(frame[c]) for c in cats})
 
 
 def take(values: np.ndarray | pd.Series, codes: np.ndarray, missing: object = None
@@ -99,13 +131,25 @@ class Codes:
     def forget(self, kind: str, name: str) -> None:
         self._cache.pop((kind, name), None)
 
-    def put(self, kind: str, name: str, codes: np.ndarray, values: np.ndarray) -> None:
-        """Register the factorisation of a column built as ``values[codes]`` (values may
-        repeat: they are factorised again, which costs only their number)."""
+    def put(self, kind: str, name: str, codes: np.ndarray, values: np.ndarray,
+            index: pd.Index) -> pd.Series:
+        """The column ``values[codes]`` (missing where the code is -1) on ``index``, with its
+        factorisation registered (values may repeat: they are factorised again, which costs
+        only their number). Text comes back as a Categorical (no array of millions of Python
+        strings); numbers and mixed values as a plain column."""
         inner, uniques = pd.factorize(pd.Series(values, dtype=values.dtype),
                                       use_na_sentinel=True)
-        self._cache[(kind, name)] = (take(inner.astype(np.int64), codes, missing=-1),
-                                     pd.Series(np.asarray(uniques), dtype=values.dtype))
+        full = take(inner.astype(np.int64), codes, missing=-1)
+        uniq = np.asarray(uniques)
+        if values.dtype == object:
+            uniq = uniq.astype(object)
+        self._cache[(kind, name)] = (full, pd.Series(uniq, dtype=uniq.dtype))
+        if uniq.dtype == object and pd.api.types.infer_dtype(uniq, skipna=False) in (
+                "string", "empty"):
+            cat = pd.Categorical.from_codes(full, dtype=pd.CategoricalDtype(
+                pd.Index(uniq, dtype=object)), validate=False)
+            return pd.Series(cat, index=index)
+        return pd.Series(take(uniq, full), index=index)
 
 
 def utf8_lengths(s: pd.Series) -> np.ndarray:

@@ -6,10 +6,10 @@ numbers are written as text (plain notation without trailing zeros, as ``to_text
 variable is character. Either way no Python float hides in a text column.
 
 >>> import pandas as pd
->>> settle(pd.Series([1.5, None, 3.0], dtype=object), {"number"}).tolist()
-[1.5, nan, 3.0]
->>> settle(pd.Series([1.5, "<50", None], dtype=object), {"number", "text"}).tolist()
-['1.5', '<50', None]
+>>> kind_of(pd.Series([1.5, None], dtype=object)), kind_of(pd.Series(["<50", None]))
+('number', 'text')
+>>> as_text(np.array([1.5, "<50", None, 3.0], dtype=object)).tolist()
+['1.5', '<50', None, '3']
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ def kind_of(values: pd.Series) -> str | None:
     """'number' for a numeric result, 'text' for text, None when every value is missing."""
     if values.dtype.kind in "fiu":
         return "number"
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        if values.isna().all():
+            return None
+        values = pd.Series(np.asarray(values.cat.categories, dtype=object))
     inferred = pd.api.types.infer_dtype(values, skipna=True)
     if inferred == "empty":
         return None
@@ -39,14 +43,7 @@ def _text(x: object) -> object:
     return str(x)
 
 
-def settle(result: pd.Series, kinds: set[str]) -> pd.Series:
-    """The conditional's object result as one type: float when only numbers were produced,
-    else text (numbers formatted on their distinct values)."""
-    kinds = kinds - {None}
-    if kinds == {"number"}:
-        return pd.to_numeric(result, errors="coerce").astype("float64")
-    if "number" not in kinds:
-        return result
-    codes, uniques = pd.factorize(result, use_na_sentinel=True)
-    text = np.array([_text(u) for u in uniques] + [None], dtype=object)  # distinct values
-    return pd.Series(text[codes], index=result.index, dtype=object)
+def as_text(values: np.ndarray) -> np.ndarray:
+    """Distinct values of a result mixing numbers and text, all as text (numbers written
+    without a trailing '.0'); missing stays None."""
+    return np.array([_text(u) for u in values], dtype=object)

@@ -188,10 +188,9 @@ class StepContext:
         """``values[codes]`` as the step's result (missing where code is -1); the
         factorisation is kept so later steps reading the target do not hash it again."""
         values = np.asarray(values)
-        out = pd.Series(take(values, codes), index=self.out.index)
         if self.target and len(codes) == len(self.out):
-            self.codes.put("var", self.target, codes, values)
-        return out
+            return self.codes.put("var", self.target, codes, values, self.out.index)
+        return pd.Series(take(values, codes), index=self.out.index)
 
     def clean_col(self, name: str, strip: bool = True) -> pd.Series:
         """Raw column as text/None (blank → None), computed on distinct values."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 import pandas as pd
 
 from converter.issues import IssueLog
+from converter.mapping.fast import plain_frame
 from converter.model import SRC_FILE, SRC_ROW
 
 # TSPARM of parameters younger than some pinned CT packages (e.g. SDTIGVER after 2015-12-18)
@@ -147,7 +148,7 @@ def subject_dates(rule, frames: dict[str, pd.DataFrame], study) -> pd.Series:
         ctx = StepContext(domain=rule.domain, raw=frame, out=frame, study=study,
                           issues=IssueLog())
         frame = frame[evaluate_all(rule.where, ctx).to_numpy()]
-    vals = frame[["USUBJID", rule.variable]].dropna()
+    vals = plain_frame(frame[["USUBJID", rule.variable]]).dropna()
     vals = vals[vals[rule.variable].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")]
     return vals.groupby("USUBJID")[rule.variable].agg("min" if rule.pick == "first" else "max")
 

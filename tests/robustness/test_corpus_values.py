@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 from converter.issues import IssueLog
@@ -70,7 +71,7 @@ def issue(log, row: str, variable: str):
 @pytest.mark.parametrize("row, value", [("1", "31 FEB 2014"), ("2", "2014-13-01")])
 def test_impossible_dates_are_issues_not_guesses(mapped, row, value):
     dm, log = mapped
-    assert dm.loc[row, "RFICDTC"] is None
+    assert pd.isna(dm.loc[row, "RFICDTC"])
     assert issue(log, row, "RFICDTC")["value"] == value
 
 

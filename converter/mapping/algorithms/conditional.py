@@ -14,14 +14,14 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from converter.mapping.base import Strict
-from converter.mapping.fast import Codes
-from converter.mapping.mixed import kind_of, settle
+from converter.mapping.fast import Codes, factorize
+from converter.mapping.fast import take as take_values
+from converter.mapping.mixed import as_text, kind_of
 from converter.mapping.steps import (
     AlgorithmSpec,
     Condition,
     StepBase,
     StepContext,
-    empty,
     evaluate_all,
 )
 from converter.model import SRC_FILE, SRC_ROW
@@ -61,14 +61,19 @@ class Conditional(StepBase):
 def run(p: Conditional, ctx: StepContext) -> pd.Series:
     from converter.mapping.algorithms import REGISTRY
 
-    result = empty(ctx.out.index)
-    todo = pd.Series(True, index=ctx.out.index)
-    branches = [(evaluate_all(r.when, ctx), r.then) for r in p.rules]
+    n = len(ctx.out)
+    todo = np.ones(n, dtype=bool)
+    branches = [(evaluate_all(r.when, ctx).to_numpy(), r.then) for r in p.rules]
     if p.else_ is not None:
-        branches.append((pd.Series(True, index=ctx.out.index), p.else_))
+        branches.append((np.ones(n, dtype=bool), p.else_))
     kinds: set[str | None] = set()
+    # the result is assembled as codes into the distinct values of every branch: no
+    # column-sized object arrays are written branch by branch
+    codes = np.full(n, -1, dtype=np.int64)
+    distinct: list[np.ndarray] = []
+    offset = 0
     for mask, step in branches:
-        take = (mask & todo).to_numpy()
+        take = mask & todo
         todo &= ~take
         if not take.any():
             continue
@@ -88,10 +93,23 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
         if values.dtype != object and take.all():
             return values
         kinds.add(kind_of(values))
-        result = result.astype(object)
-        result[take] = values.to_numpy()
+        c, u = factorize(values)
+        codes[take] = np.where(c >= 0, c + offset, -1)
+        distinct.append(np.asarray(u, dtype=object))
+        offset += len(u)
+    uniques = np.concatenate(distinct) if distinct else np.empty(0, dtype=object)
     # numbers from some branches: a float column, or text when they mix with text (mixed.py)
-    return settle(result.where(result.notna(), None), kinds)
+    kinds -= {None}
+    if kinds == {"number"}:
+        nums = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce")
+        return pd.Series(take_values(nums.to_numpy(dtype=np.float64), codes),
+                         index=ctx.out.index, dtype="float64")
+    if "number" in kinds:
+        uniques = as_text(uniques)
+    else:
+        uniques = uniques.copy()
+        uniques[pd.isna(uniques)] = None
+    return ctx.result(uniques, codes)
 
 
 def _origin(p: Conditional) -> str:

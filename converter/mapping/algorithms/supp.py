@@ -19,7 +19,7 @@ import pandas as pd
 from pydantic import model_validator
 
 from converter.mapping.base import Strict
-from converter.mapping.fast import utf8_lengths
+from converter.mapping.fast import is_text, plain, utf8_lengths
 from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext, clean_text
 from converter.model import SRC_FILE, SRC_ROW
 
@@ -76,7 +76,7 @@ def byte_chunks(s: pd.Series, size: int = MAX_BYTES) -> list[pd.Series]:
 def _idvarval(s: pd.Series) -> pd.Series:
     num = pd.to_numeric(s, errors="coerce")
     as_int = num.dropna().eq(num.dropna().round()).all()
-    if s.dtype != object and as_int:
+    if not is_text(s.dtype) and as_int:
         text = num.round().astype("Int64").astype(str)
         return text.where(num.notna(), None).astype(object)
     return clean_text(s.astype(object))
@@ -104,7 +104,7 @@ def build_supp(p: Supp, ctx: StepContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         parent = parent.drop(columns=[q.variable], errors="ignore")
     for name in [c for c in parent.columns if c not in (SRC_FILE, SRC_ROW)]:
         col = parent[name]
-        if col.dtype != object:
+        if not is_text(col.dtype):
             continue
         long = utf8_lengths(col) > MAX_BYTES
         if not long.any():
@@ -117,7 +117,7 @@ def build_supp(p: Supp, ctx: StepContext) -> tuple[pd.DataFrame, pd.DataFrame]:
             continue
         ctx.issue(long, "MAP.LEN200", f"{name} over {MAX_BYTES} bytes: split into SUPP"
                   f"{ctx.domain}", text, severity="notice", variable=name)
-        cut = parent[name].astype(object).copy()
+        cut = plain(parent[name]).copy()
         cut[long] = pieces[0].to_numpy()
         parent[name] = cut
         for i, piece in enumerate(pieces[1:], start=1):
