@@ -170,3 +170,185 @@ def test_categorical_errors_are_the_same(tmp_path):
     path.write_bytes(b"ID,RES\n1,12\n2,1,234.5\n")
     with pytest.raises(InputError, match=r"lb.csv:3: row has 3 fields but the header has 2"):
         read_raw(path, categorical=True)
+
+
+# ---------------------------------------------------------------- XLSX fast path
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def reference_read(path, monkeypatch, **kw):
+    """read_raw through openpyxl's read-only iteration only (the reference behaviour)."""
+    def decline(*_a):
+        raise readers._Decline("reference run")
+    with monkeypatch.context() as m:
+        m.setattr(readers, "_xlsx_rows_fast", decline)
+        return outcome(path, **kw)
+
+
+def outcome(path, **kw):
+    try:
+        return read_raw(path, **kw)
+    except InputError as exc:
+        return exc.one_line()
+
+
+def assert_same(path, monkeypatch, *, fast: bool, **kw):
+    got, ref = outcome(path, **kw), reference_read(path, monkeypatch, **kw)
+    if isinstance(ref, str):
+        assert got == ref
+    else:
+        pd.testing.assert_frame_equal(got, ref)
+        assert cells_of(got) == cells_of(ref)
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        ws = wb[kw.get("sheet") or wb.sheetnames[0]]
+        try:
+            readers._xlsx_rows_fast(path, wb, ws)
+            took_fast = True
+        except Exception:  # noqa: BLE001
+            took_fast = False
+    finally:
+        wb.close()
+    assert took_fast == fast
+    return got
+
+
+def cells_of(df):
+    return [[type(v).__name__ + ":" + str(v) for v in row] for row in df.values.tolist()]
+
+
+def test_xlsx_fast_equals_openpyxl_on_generated_values(tmp_path, monkeypatch):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["ID", "INT", "FLOAT", "DATE", "DATETIME", "TIME", "DUR", "BOOL", "TEXT", "CLOCK"])
+    rows = [
+        [1, 34, 70.25, dt.date(1980, 2, 29), dt.datetime(2014, 3, 1, 8, 30), dt.time(8, 30),
+         dt.timedelta(hours=30, minutes=5), True, " x ", dt.datetime(2014, 3, 1)],
+        [2, -0.0, 1e-7, dt.date(1900, 3, 1), dt.datetime(2014, 3, 1, 0, 0, 0, 500000),
+         dt.time(0, 0, 1, 250000), dt.timedelta(0), False, "", dt.datetime(2000, 1, 1, 12)],
+        [None] * 10,
+        [4, 2**53 + 1, 123456789.123, None, None, None, None, None, "not = formula", None],
+        [5, 10**15, 0.1 + 0.2, dt.date(9999, 12, 31), None, None, None, None, "é \u2028", None],
+    ]
+    for r in rows:
+        ws.append(r)
+    for cell in ws["J"][1:]:
+        cell.number_format = "hh:mm"           # a date-time shown with a time format
+    ws["D3"].number_format = "yyyy-mm-dd"
+    ws["D4"].data_type = "s"
+    ws.cell(1, 12, "EXTRA")
+    ws.cell(7, 12, "beyond")                    # a gap of columns (K: no name, no values)
+    wb.save(tmp_path / "v.xlsx")
+    df = assert_same(tmp_path / "v.xlsx", monkeypatch, fast=True)
+    assert isinstance(df, pd.DataFrame), df
+    assert df["EXTRA"].tolist()[-1] == "beyond"
+    assert df["DATETIME"].tolist()[:2] == ["2014-03-01T08:30:00", "2014-03-01T00:00:00.500000"]
+
+
+def rewrite(path, out, sheet_xml: str, shared: str | None = None, sheet_name="xl/worksheets/sheet1.xml"):
+    """A copy of workbook ``path`` with the sheet XML replaced (and a shared-string table)."""
+    import zipfile
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == sheet_name:
+                data = sheet_xml.encode()
+            elif shared is not None and item.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", (
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+                    b"</Types>"))
+            elif shared is not None and item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", (
+                    b'<Relationship Id="rIdSS" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>'))
+            zout.writestr(item, data)
+        if shared is not None:
+            zout.writestr("xl/sharedStrings.xml", f'<sst xmlns="{MAIN}">{shared}</sst>')
+    return out
+
+
+def sheet(data: str, dimension: str | None = "A1:D6", tail: str = "") -> str:
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return f'<worksheet xmlns="{MAIN}">{dim}<sheetData>{data}</sheetData>{tail}</worksheet>'
+
+
+SHARED = ("<si><t>ID</t></si><si><t>TERM</t></si><si><t xml:space=\"preserve\"> a&amp;b </t></si>"
+          "<si><r><t>rich</t></r><r><rPr><b/></rPr><t> text</t></r></si>"
+          "<si><t>ph</t><rPh sb=\"0\" eb=\"1\"><t>PHON</t></rPh></si><si><t/></si>"
+          "<si><t>x005F_x0041_</t></si><si><t>line1\nline2</t></si>")
+
+SHEETS = {
+    # name: (sheet XML, fast path expected)
+    "shared-strings": (sheet(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+        '<row r="2"><c r="A2"><v>1</v></c><c r="B2" t="s"><v>2</v></c></row>'
+        '<row r="3"><c r="A3"><v>2.50</v></c><c r="B3" t="s"><v>3</v></c></row>'
+        '<row r="4"><c r="A4"><v>1E3</v></c><c r="B4" t="s"><v>4</v></c></row>'
+        '<row r="5"><c r="A5" t="b"><v>1</v></c><c r="B5" t="s"><v>5</v></c></row>'
+        '<row r="6"><c r="A6" t="e"><v>#N/A</v></c><c r="B6" t="s"><v>6</v></c>'
+        '<c r="C6" t="str"><v>calc</v></c><c r="D6" t="s"><v>7</v></c></row>'), True),
+    "no-coordinates": (sheet(
+        '<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row>'
+        '<row><c><v>7</v></c><c t="inlineStr"><is><t>x</t></is></c></row>'
+        '<row r="5"><c r="B5" t="inlineStr"><is/></c><c><v>3</v></c></row>', None), True),
+    "gaps-and-blank-rows": (sheet(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="C1" t="s"><v>1</v></c></row>'
+        '<row r="3"><c r="C3"><v>5</v></c></row><row r="4"/>'
+        '<row r="6"><c r="A6" t="d"><v>2014-03-01T08:30:00</v></c><c r="A6"><v>9</v></c></row>'),
+        True),
+    "rich-inline-string": (sheet(
+        '<row r="1"><c r="A1" t="inlineStr"><is><r><t>a</t></r><r><t>b</t></r></is></c></row>'
+        '<row r="2"><c r="A2"><v>1</v></c></row>'), False),
+    "stale-dimension": (sheet(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+        '<row r="2"><c r="A2"><v>1</v></c><c r="B2"><v>2</v></c></row>', "A1"), False),
+    "descending-rows": (sheet(
+        '<row r="2"><c r="A2" t="s"><v>0</v></c></row><row r="1"><c r="A1"><v>1</v></c></row>'
+        '<row r="3"><c r="A3"><v>1</v></c></row>', None), False),
+    "formula": (sheet(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        '<row r="2"><c r="A2"><f>1+1</f><v>2</v></c></row>'), False),
+    "shared-formula": (sheet(
+        '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
+        '<row r="2"><c r="A2"><f t="shared" ref="A2:A3" si="0">B2*2</f><v>2</v></c></row>'
+        '<row r="3"><c r="A3"><f t="shared" si="0"/><v>2</v></c></row>'), False),
+    "bad-shared-index": (sheet('<row r="1"><c r="A1" t="s"><v>99</v></c></row>'), False),
+    "bad-number": (sheet('<row r="1"><c r="A1"><v>abc</v></c></row>'), False),
+    "comment-in-row": (sheet('<row r="1"><!-- x --><c r="A1"><v>1</v></c></row>'), False),
+    "malformed": (sheet('<row r="1"><c r="A1"><v>1</v></c></row>')[:-30], False),
+    "merged": (sheet('<row r="1"><c r="A1" t="s"><v>0</v></c></row>',
+                     tail='<mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>'), True),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHEETS))
+def test_xlsx_fast_equals_openpyxl_on_crafted_sheets(tmp_path, monkeypatch, case):
+    base = tmp_path / "base.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["x"])
+    wb.save(base)
+    xml, fast = SHEETS[case]
+    path = rewrite(base, tmp_path / "lb.xlsx", xml, SHARED)
+    assert_same(path, monkeypatch, fast=fast)
+
+
+def test_xlsx_fast_equals_openpyxl_on_repo_workbooks(repo_root, monkeypatch):
+    books = sorted(repo_root.glob("examples/*/raw/*.xlsx"))
+    assert books
+    for path in books:
+        assert_same(path, monkeypatch, fast=True)
+
+
+def test_xlsx_fast_sheet_selection(tmp_path, monkeypatch):
+    wb = openpyxl.Workbook()
+    wb.active.append(["A"])
+    wb.active.append([1])
+    other = wb.create_sheet("Labs")
+    other.append(["B"])
+    other.append(["x"])
+    wb.save(tmp_path / "x.xlsx")
+    assert assert_same(tmp_path / "x.xlsx", monkeypatch, fast=True, sheet="Labs")["B"].tolist() \
+        == ["x"]

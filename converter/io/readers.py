@@ -742,22 +742,13 @@ def _read_xlsx(p: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
                              file=label, line=row,
                              hint="unmerge the cells (one value per cell, one header per "
                                   "column) or export the sheet as CSV")
-        rows: list[list] = []
-        width = 0
-        for r_index, row in enumerate(_guarded_rows(ws, label)):
-            values = []
-            for c_index, cell in enumerate(row):
-                if getattr(cell, "data_type", None) == "f":
-                    ref = f"{_excel_col(c_index)}{r_index + 1}"
-                    raise InputError(
-                        f"cell {ref} holds a formula {str(cell.value)[:40]!r}; raw exports must "
-                        "hold values", file=label, line=r_index + 1, key=ref,
-                        hint="paste the sheet as values, or export it as CSV")
-                values.append(_render_excel(cell.value, getattr(cell, "number_format", None)))
-            while values and values[-1] is None:
-                values.pop()
-            width = max(width, len(values))
-            rows.append(values)
+        try:
+            rows = _xlsx_rows_fast(p, wb, ws)
+        except Exception:  # noqa: BLE001 - anything unusual: openpyxl's reading decides
+            rows = None
+        if rows is None:
+            rows = _xlsx_rows_openpyxl(ws, label)
+        width = max(map(len, rows), default=0)
     finally:
         wb.close()
     while rows and not rows[-1]:
@@ -772,6 +763,162 @@ def _read_xlsx(p: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
     columns = {i: arr[:, i] for i in range(width)}
     return _finish(header, columns, len(body), name, header_line=1,
                    header_label=lambda i: f"column {_excel_col(i)}")
+
+
+def _xlsx_rows_openpyxl(ws, label: str) -> list[list]:
+    """Rendered cell values row by row (trailing empty cells dropped), by openpyxl's
+    read-only iteration: the reference behaviour, used when the fast path declines."""
+    rows: list[list] = []
+    for r_index, row in enumerate(_guarded_rows(ws, label)):
+        values = []
+        for c_index, cell in enumerate(row):
+            if getattr(cell, "data_type", None) == "f":
+                ref = f"{_excel_col(c_index)}{r_index + 1}"
+                raise InputError(
+                    f"cell {ref} holds a formula {str(cell.value)[:40]!r}; raw exports must "
+                    "hold values", file=label, line=r_index + 1, key=ref,
+                    hint="paste the sheet as values, or export it as CSV")
+            values.append(_render_excel(cell.value, getattr(cell, "number_format", None)))
+        while values and values[-1] is None:
+            values.pop()
+        rows.append(values)
+    return rows
+
+
+class _Decline(Exception):
+    """The fast XLSX path met something it does not reproduce exactly."""
+
+
+_XLSX_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_XLSX_REF = re.compile(r"([A-Z]{1,3})[1-9][0-9]*\Z")
+
+
+def _xlsx_rows_fast(p: Path, wb, ws) -> list[list]:
+    """The rows :func:`_xlsx_rows_openpyxl` gives, from one streaming lxml pass over the
+    worksheet XML (safe parser settings) instead of openpyxl's per-cell objects.
+
+    Values are converted by openpyxl's own functions (number casting, date serials, shared
+    strings, number formats of the workbook's styles), so they are the same. Anything this
+    path does not reproduce exactly raises :class:`_Decline` (the caller then reads the sheet
+    with openpyxl): formulas, rich-text inline strings, rows or cells outside the sheet's
+    declared dimension, repeated or descending row numbers, unknown elements inside rows,
+    impossible date serials, and any parse error (so error messages stay openpyxl's).
+    """
+    from openpyxl.cell.read_only import ReadOnlyCell
+    from openpyxl.utils.cell import coordinate_to_tuple
+    from openpyxl.utils.datetime import from_excel, from_ISO8601
+    from openpyxl.worksheet._reader import _cast_number
+
+    from converter.io.safe_xml import safe_iterparse
+
+    cell_tag, value_tag = _XLSX_MAIN + "c", _XLSX_MAIN + "v"
+    formula_tag, inline_tag, text_tag = _XLSX_MAIN + "f", _XLSX_MAIN + "is", _XLSX_MAIN + "t"
+    max_row, max_col = ws.max_row, ws.max_column
+    strings = ws._shared_strings
+    date_formats, timedelta_formats, epoch = wb._date_formats, wb._timedelta_formats, wb.epoch
+    n_styles = len(wb._cell_styles)
+    formats: dict[int, str | None] = {}
+    column_of: dict[str, int] = {}
+
+    def number_format(style: int, row: int, column: int, value) -> str | None:
+        if style not in formats:
+            formats[style] = ReadOnlyCell(ws, row, column, value, "d", style).number_format
+        return formats[style]
+
+    rows: list[list] = []
+    counter = 1            # the next sheet row number to give (openpyxl's counter)
+    row_number = 0
+    with zipfile.ZipFile(p) as zf, zf.open(ws._worksheet_path) as src:
+        for _event, row in safe_iterparse(src, tag=_XLSX_MAIN + "row", name=p.name):
+            r = row.get("r")
+            if r is None:
+                row_number += 1
+            elif r.isascii() and r.isdigit():
+                row_number = int(r)
+            else:
+                raise _Decline("row number")
+            if (max_row is not None and row_number > max_row) or row_number < counter:
+                raise _Decline("row outside the dimension, repeated or descending")
+            column = 0
+            last_column = 0
+            cells: dict[int, str] = {}
+            for c in row:
+                if c.tag != cell_tag:
+                    raise _Decline("element other than a cell in a row")
+                kind = c.get("t", "n")
+                coordinate = c.get("r")
+                style = c.get("s", 0)
+                if style:
+                    style = int(style)
+                    if not 0 <= style < n_styles:
+                        raise _Decline("style id")
+                if not coordinate:
+                    column += 1
+                else:
+                    m = _XLSX_REF.match(coordinate)
+                    letters = m.group(1) if m else None
+                    if letters in column_of:
+                        column = column_of[letters]
+                    else:
+                        column = coordinate_to_tuple(coordinate)[1]
+                        if m:
+                            column_of[letters] = column
+                last_column = column
+                # the cell's children in one walk (ElementPath find() is slow per cell)
+                v = child = None
+                for sub in c:
+                    tag = sub.tag
+                    if tag == value_tag:
+                        if v is None:
+                            v = sub
+                    elif tag == formula_tag:
+                        raise _Decline("formula")
+                    elif tag == inline_tag and child is None:
+                        child = sub
+                if kind == "inlineStr":
+                    if child is None:
+                        value = None
+                    elif len(child) == 0:
+                        value = ""
+                    elif len(child) == 1 and child[0].tag == text_tag and len(child[0]) == 0:
+                        value = child[0].text or ""
+                    else:
+                        raise _Decline("rich text")
+                else:
+                    value = (v.text if v is not None else None) or None
+                    if value is not None:
+                        if kind == "n":
+                            value = _cast_number(value)
+                            if style in date_formats:
+                                value = from_excel(value, epoch,
+                                                   timedelta=style in timedelta_formats)
+                        elif kind == "s":
+                            value = strings[int(value)]
+                        elif kind == "b":
+                            value = bool(int(value))
+                        elif kind == "d":
+                            value = from_ISO8601(value)
+                if type(value) is str:                  # most cells: text as it is
+                    text = value or None
+                else:
+                    text = _render_excel(value, number_format(style, row_number, column, value)
+                                         if isinstance(value, _dt.datetime) else None)
+                if text is not None:
+                    cells[column] = text
+                elif column in cells:
+                    del cells[column]           # a later cell for the same column wins
+            if cells and max(cells) > (max_col if max_col is not None else last_column):
+                raise _Decline("cell outside the dimension")
+            row.clear()
+            while row.getprevious() is not None:
+                del row.getparent()[0]
+            rows.extend([] for _ in range(counter, row_number))    # rows missing in the XML
+            values: list = [None] * (max(cells) if cells else 0)
+            for col, text in cells.items():
+                values[col - 1] = text
+            rows.append(values)
+            counter = row_number + 1
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
