@@ -136,13 +136,14 @@ def test_vectorised_on_a_large_frame():
     assert ds.data["USUBJID"].is_monotonic_increasing
 
 
-def test_arrow_backed_text_kept():
+def test_arrow_backed_text_becomes_categorical():
     frame = pd.DataFrame({"STUDYID": pd.array(["ST", "ST"], dtype="string[pyarrow]"),
                           "USUBJID": pd.array(["B", "A"], dtype="string[pyarrow]"),
                           "DOMAIN": "DM", "SUBJID": ["2", None]})
     log = IssueLog()
     ds, _ = apply_metadata(frame, "DM", SDTM, log)
     assert ds.data["USUBJID"].tolist() == ["A", "B"]
-    assert str(ds.data["USUBJID"].dtype) == "string"
-    assert ds.data["SUBJID"].tolist() == [None, "2"]
+    assert isinstance(ds.data["USUBJID"].dtype, pd.CategoricalDtype)
+    assert ds.data["SUBJID"].isna().tolist() == [True, False]
+    assert ds.data["SUBJID"].iloc[1] == "2"
     assert log.filter(["MD.REQNULL"])["usubjid"].tolist() == ["A"]

@@ -68,11 +68,11 @@ def _seq_column(name: str, columns) -> str | None:
 def _context(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Provenance columns (usubjid, seq, source_file, source_row) for per-row issues."""
     ctx = pd.DataFrame(index=frame.index)
-    ctx["usubjid"] = frame.get("USUBJID", None)
+    ctx["usubjid"] = _object_values(frame["USUBJID"]) if "USUBJID" in frame else None
     seq = _seq_column(name, frame.columns)
     ctx["seq"] = pd.to_numeric(frame[seq], errors="coerce") if seq else None
-    ctx["source_file"] = frame.get(SRC_FILE, None)
-    ctx["source_row"] = frame.get(SRC_ROW, None)
+    for col, src in (("source_file", SRC_FILE), ("source_row", SRC_ROW)):
+        ctx[col] = _object_values(frame[src]) if src in frame else None
     return ctx
 
 
@@ -97,38 +97,127 @@ def _arrow_text(values: pd.Series) -> pa.Array | None:
         return None
 
 
-def _arrow_backed(dtype) -> bool:
-    return isinstance(dtype, pd.ArrowDtype) or getattr(dtype, "storage", None) in (
-        "pyarrow", "pyarrow_numpy")
+def _is_text(values) -> bool:
+    """All non-missing values are str (or there are none)."""
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
-def _to_char(values: pd.Series) -> tuple[pd.Series, bool, pa.Array]:
-    """Text column (object; missing = None), whether non-text values were converted, and the
-    same values as an Arrow array (for byte lengths and null checks)."""
+def _as_text(values: pd.Series) -> tuple[pd.Series, bool]:
+    """A non-text column as text (object; missing = None) and whether values were converted
+    (numbers and other non-str values are; dates are written as ISO 8601 text)."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-        s = _format_numbers(values)
-        return s, True, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        return _format_numbers(values), True
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         s = values.dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace("T00:00:00", "", regex=False)
-        s = s.astype(object).where(values.notna(), None)
-        return s, False, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    arr = _arrow_text(values)
-    if arr is not None:
-        if values.dtype != object and _arrow_backed(values.dtype):
-            return values, False, arr     # Arrow-backed text stays as it is (no copies)
-        s = values if values.dtype == object else values.astype(object)
-        if arr.null_count:
-            s = s.where(s.notna(), None)
-        return s, False, arr
+        return s.astype(object).where(values.notna(), None), False
     s = values.astype(object)
     mask = s.notna()
-    s = s.where(~mask, s.astype(str)).where(mask, None)
-    return s, True, pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    return s.where(~mask, s.astype(str)).where(mask, None), True
+
+
+def _factorized(values) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _to_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
+    """A Char column as (codes, categories, converted).
+
+    ``categories`` are the distinct values present (object array of str, sorted as Arrow sorts
+    UTF-8 text, i.e. by code point), ``codes`` index them per row (-1 = missing) and
+    ``converted`` tells whether non-text values were written as text. Categorical input is
+    handled on its categories only; any other column is factorised once.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cats = values.cat.categories
+        codes = values.cat.codes.to_numpy()
+        if _is_text(cats):
+            text, converted = np.asarray(cats, dtype=object), False
+        else:
+            as_text, converted = _as_text(pd.Series(cats))
+            text = as_text.to_numpy(dtype=object)
+        lookup = None      # old code -> new code (last entry: -1 -> -1)
+        used = np.zeros(len(text) + 1, dtype=bool)
+        used[codes] = True                  # code -1 marks the extra last slot
+        keep = used[:-1] & pd.notna(text)
+        if not keep.all() or len(pd.unique(text[keep])) < int(keep.sum()):
+            # unused categories go; categories that became equal as text are merged
+            uniq_codes, uniq = _factorized(np.where(keep, text, None))
+            lookup, text = np.append(uniq_codes, -1), uniq
+    else:
+        lookup = None
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            codes, text = _factorized(values)
+            converted = False
+            if not _is_text(text):
+                as_text, converted = _as_text(values)
+                codes, text = _factorized(as_text)
+        else:
+            as_text, converted = _as_text(values)
+            codes, text = _factorized(as_text)
+    k = len(text)
+    if k > 1:
+        order = pc.sort_indices(pa.array(text, type=pa.string())).to_numpy()
+        if (order[1:] < order[:-1]).any():
+            rank = np.empty(k + 1, dtype=np.int64)
+            rank[order] = np.arange(k)
+            rank[k] = -1
+            text = text[order]
+            lookup = rank if lookup is None else rank[lookup]
+    dtype = np.int8 if k < 2**7 - 1 else np.int16 if k < 2**15 - 1 else np.int32
+    if lookup is not None:
+        return lookup.astype(dtype)[codes], text, converted
+    return codes.astype(dtype, copy=False), text, converted
+
+
+def _categorical(codes: np.ndarray, cats: np.ndarray) -> pd.Categorical:
+    dtype = pd.CategoricalDtype(pd.Index(cats, dtype=object))
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
+
+
+def _object_values(values: pd.Series) -> np.ndarray:
+    """Object array of a column, None for missing (as object text columns hold them)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        out = np.append(np.asarray(values.cat.categories, dtype=object), None)[codes]
+        return out
+    return values.to_numpy()
+
+
+def _num_ranks(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """Sort rank of each number (equal numbers equal rank; NaN last) and the rank count."""
+    nan = np.isnan(values)
+    uniq = np.sort(pd.unique(values[~nan]) if nan.any() else pd.unique(values))
+    ranks = np.searchsorted(uniq, values)
+    if nan.any():
+        ranks[nan] = len(uniq)
+    return ranks, len(uniq) + 1
+
+
+def _sort_order(ranks: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """Stable order of rows by integer sort ranks (first key first)."""
+    total = 1
+    for _, card in ranks:
+        total *= max(card, 1)
+    if total < 2**62:
+        key = np.zeros(len(ranks[0][0]), dtype=np.int64)
+        for r, card in ranks:
+            key *= card
+            key += r
+        return np.argsort(key, kind="stable")
+    return np.lexsort([r for r, _ in reversed(ranks)])
 
 
 def _to_num(values: pd.Series, var: VariableMeta) -> tuple[np.ndarray, pd.Series]:
     """float64 values and a boolean Series marking values that are not numbers."""
     dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        # each value converts on its own: convert the categories, then spread by the codes
+        codes = values.cat.codes.to_numpy()
+        cat_num, cat_bad = _to_num(pd.Series(values.cat.categories), var)
+        num = np.append(cat_num, np.nan)[codes]
+        bad = np.append(cat_bad.to_numpy(), False)[codes]
+        return num, pd.Series(bad, index=values.index)
     bad = pd.Series(False, index=values.index)
     if pd.api.types.is_bool_dtype(dtype):
         return values.to_numpy(dtype=np.float64), bad
@@ -289,9 +378,9 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
             issues.add("MD.EXPMISS", f"expected variable {v.name} is missing from {name}",
                        severity="warning", stage=STAGE, dataset=name, variable=v.name)
 
-    columns: dict[str, pd.Series | np.ndarray] = {}
+    columns: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]] = {}
     out_vars: list[VariableMeta] = []
-    arrays: dict[str, pa.Array | np.ndarray] = {}
+    ranks: dict[str, tuple[np.ndarray, int]] = {}
     for col in present + extra:
         vm = copy.copy(meta.variable(col)) if col in spec_names else None
         if vm is None and col in carried:
@@ -313,26 +402,30 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
                                          "was written as missing", dataset=name, variable=col,
                                  expected="a number")
             columns[col] = num
-            arrays[col] = num
             null = np.isnan(num)
             vm.length = 8
         else:
-            text, converted, arr = _to_char(values)
+            codes, cats, converted = _to_codes(values)
             if converted:
                 issues.add("MD.CHARTYPE", f"{name}.{col} is character; non-text values were "
                            "written as text", severity="notice", stage=STAGE, dataset=name,
                            variable=col)
-            columns[col] = text
-            arrays[col] = arr
-            null = pc.fill_null(pc.equal(arr, ""), True).to_numpy(zero_copy_only=False)
-            lengths = pc.binary_length(arr)
-            longest = pc.max(lengths).as_py() if len(arr) else 0
-            vm.length = max(1, int(longest or 0))
-            if longest and longest > 200:
-                over = pc.fill_null(pc.greater(lengths, 200), False).to_numpy(
-                    zero_copy_only=False)
+            columns[col] = (codes, cats)
+            lengths = pc.binary_length(pa.array(cats, type=pa.string())).to_numpy(
+                zero_copy_only=False)
+            if col in meta.keys:
+                ranks[col] = (np.where(codes < 0, len(cats), codes), len(cats) + 1)
+            blank = lengths == 0
+            if blank.any() or (vm.core in ("Req", "Exp") and (codes < 0).any()):
+                null = np.append(blank, True)[codes]        # missing or blank
+            else:
+                null = np.zeros(0 if not len(codes) else 1, dtype=bool)   # none null
+            longest = int(lengths.max()) if len(lengths) else 0
+            vm.length = max(1, longest)
+            if longest > 200:
+                over = np.append(lengths > 200, False)[codes]
                 sub = ctx_rows(over).copy()
-                sub["value"] = text[over].to_numpy()
+                sub["value"] = cats[codes[over]]
                 issues.add_frame(sub, rule_id="MD.LEN200", severity="error", stage=STAGE,
                                  message=f"{name}.{vm.name} value is longer than 200 bytes",
                                  dataset=name, variable=vm.name, expected="at most 200 bytes")
@@ -355,35 +448,38 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
     keys = [k for k in meta.keys if k in columns]
     order = None
     if keys and len(frame) > 1:
-        table = pa.table({k: arrays[k] for k in keys})
-        # Arrow's sort is stable; NaN and nulls go last, as in pandas
-        order = pc.sort_indices(table, sort_keys=[(k, "ascending", "at_end")
-                                                  for k in keys]).to_numpy()
+        # stable, missing (NaN / null) last: the order Arrow's sort_indices gives
+        order = _sort_order([ranks[k] if k in ranks else _num_ranks(columns[k]) for k in keys])
         if (order[1:] > order[:-1]).all():
             order = None
 
     def arranged(values):
-        if isinstance(values, pd.Series) and _arrow_backed(values.dtype):
-            arr = values.array                       # keeps the Arrow-backed dtype
-        else:
-            arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
-        return arr if order is None else arr.take(order)
+        if isinstance(values, pd.Series):
+            values = values.to_numpy()
+        return values if order is None else values.take(order)
+
+    def finished(values):
+        if isinstance(values, tuple):
+            codes, cats = values
+            return _categorical(arranged(codes), cats)
+        return arranged(values)
 
     n = len(frame)
     # one frame construction, no block consolidation (copy=False): cheap for millions of rows
     index = pd.RangeIndex(n)
-    data = pd.DataFrame({col: pd.Series(arr, index=index, dtype=arr.dtype, copy=False)
-                         for col, arr in ((c, arranged(v)) for c, v in columns.items())},
+    data = pd.DataFrame({col: finished(v) for col, v in columns.items()},
                         index=index, columns=list(columns), copy=False)
     seq_col = _seq_column(name, data.columns)
     lineage = pd.DataFrame({
         "dataset": name,
         "row": np.arange(1, n + 1),
-        "usubjid": data["USUBJID"].to_numpy() if "USUBJID" in data else None,
+        "usubjid": _object_values(data["USUBJID"]) if "USUBJID" in data else None,
         "seq": data[seq_col].to_numpy() if seq_col else None,
-        "source_file": arranged(frame[SRC_FILE]) if SRC_FILE in frame.columns else None,
-        "source_row": arranged(frame[SRC_ROW]) if SRC_ROW in frame.columns else None,
-    }, columns=LINEAGE_COLUMNS)
+        "source_file": arranged(_object_values(frame[SRC_FILE]))
+        if SRC_FILE in frame.columns else None,
+        "source_row": arranged(_object_values(frame[SRC_ROW]))
+        if SRC_ROW in frame.columns else None,
+    }, columns=LINEAGE_COLUMNS, copy=False)
     for i, vm in enumerate(out_vars):
         vm.key_sequence = (keys.index(vm.name) + 1) if vm.name in keys else None
     meta.variables = out_vars

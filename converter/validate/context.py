@@ -156,7 +156,8 @@ class Context:
         s = ds.data[column]
         if pd.api.types.is_numeric_dtype(s.dtype):
             return number_text(s)
-        return s.where(~self.blank(ds, column), None).astype(object)
+        text = s.astype(object)      # Categorical: its values, not its codes
+        return text.where(~self.blank(ds, column) & text.notna(), None)
 
     def release(self, ds: Dataset) -> None:
         """Drop cached views of one dataset (keeps memory flat across a large study)."""

@@ -141,6 +141,11 @@ def visit_in_trial_visits(ctx: Context, ds: Dataset,
     return findings(row=rows, variable="VISITNUM", value=value.to_numpy(), expected=expected)
 
 
+def _stripped(values: pd.Series) -> np.ndarray:
+    """Text of a column, stripped, missing -> '' (object, Categorical or string columns)."""
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip().to_numpy()
+
+
 @operator("qualifier_parent_exists")
 def qualifier_parent_exists(ctx: Context, ds: Dataset) -> pd.DataFrame:
     """SUPP--/RELREC records resolve to a parent: RDOMAIN is a dataset, IDVAR one of its
@@ -150,10 +155,10 @@ def qualifier_parent_exists(ctx: Context, ds: Dataset) -> pd.DataFrame:
     if not need <= set(ds.data.columns):
         raise Skip(f"{ds.name} lacks {', '.join(sorted(need - set(ds.data.columns)))}")
     data = ds.data
-    rdomain = data["RDOMAIN"].fillna("").astype(str).str.strip().to_numpy()
-    idvar = data["IDVAR"].fillna("").astype(str).str.strip().to_numpy()
-    idval = ctx.text(ds, "IDVARVAL").fillna("").astype(str).str.strip().to_numpy()
-    usubjid = data["USUBJID"].fillna("").astype(str).str.strip().to_numpy()
+    rdomain = _stripped(data["RDOMAIN"])
+    idvar = _stripped(data["IDVAR"])
+    idval = _stripped(ctx.text(ds, "IDVARVAL"))
+    usubjid = _stripped(data["USUBJID"])
     problem = np.full(len(data), None, dtype=object)
     groups = pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"], sort=True).indices
     for (dom, var), idx in groups.items():
@@ -165,11 +170,11 @@ def qualifier_parent_exists(ctx: Context, ds: Dataset) -> pd.DataFrame:
             problem[idx] = f"IDVAR {var} is not a variable of {dom}"
             continue
         if "USUBJID" in parent.data.columns:
-            subj = parent.data["USUBJID"].fillna("").astype(str).str.strip().to_numpy()
+            subj = _stripped(parent.data["USUBJID"])
         else:
             subj = np.full(len(parent.data), "", dtype=object)
         if var:
-            pv = ctx.text(parent, var).fillna("").astype(str).str.strip().to_numpy()
+            pv = _stripped(ctx.text(parent, var))
             found = pd.MultiIndex.from_arrays([usubjid[idx], idval[idx]]).isin(
                 pd.MultiIndex.from_arrays([subj, pv]))
             what = f"no {dom} record with this USUBJID and {var}=IDVARVAL"
