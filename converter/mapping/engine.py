@@ -105,7 +105,7 @@ def _read_sources(study: Study, raw_dir: Path, names: list[str], issues: IssueLo
             frame = groups[src.item_group]
         else:
             frame = read_raw(path, source_name=src.file, fmt=src.format, encoding=src.encoding,
-                             sheet=src.sheet, delimiter=src.delimiter)
+                             sheet=src.sheet, delimiter=src.delimiter, categorical=True)
         if not (isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
                 and frame.index.step == 1):
             frame = frame.reset_index(drop=True)
