@@ -45,9 +45,11 @@ _alphabet = [b'"', b",", b";", b"\n", b"\r", b"\r\n", b"x", b"ab", b" ", b'""', 
 byte_strings = st.lists(st.sampled_from(_alphabet), max_size=80).map(b"".join)
 
 
-@pytest.fixture
-def tiny_blocks(monkeypatch):
-    monkeypatch.setattr(readers, "_CHUNK", 7)
+@pytest.fixture(params=["threaded", "sequential"])
+def tiny_blocks(monkeypatch, request):
+    """Tiny blocks (several per file: judged by worker threads) or tiny windows in one block."""
+    if request.param == "threaded":
+        monkeypatch.setattr(readers, "_CHUNK", 7)
     monkeypatch.setattr(readers._ByteFacts, "_WINDOW", 3)
 
 

@@ -18,6 +18,7 @@ file, the line and what is wrong — never a partly read or silently padded tabl
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as _dt
 import os
 import re
@@ -145,7 +146,9 @@ class _ByteFacts:
 
     Boolean byte-class arrays over cache-sized windows, no index arrays of quote positions: the
     parity of the quotes before each line break comes from per-line quote counts
-    (``reduceat`` between line breaks, which are few).
+    (``reduceat`` between line breaks, which are few). Blocks are independent given the two
+    bytes before them, so big files are judged by two threads (numpy releases the GIL) and the
+    block results are combined in file order.
     """
 
     _WINDOW = 1 << 18
@@ -153,7 +156,7 @@ class _ByteFacts:
     def __init__(self, delim: str | None):
         self.checked = delim is not None
         # bytes of the delimiter that are not already a boundary (quote, CR, LF)
-        self._delim = sorted(set((delim or "").encode()) - {34, 10, 13})
+        self._delim = tuple(sorted(set((delim or "").encode()) - {34, 10, 13}))
         self.quotes = 0
         self.mid_text = False
         self.quoted_break = False
@@ -162,7 +165,8 @@ class _ByteFacts:
         self._cr = self._crlf = 0
         self._last = b""
         self._tail = b"\n\n"               # pretend the file starts after a line break
-        self._work = [np.empty(self._WINDOW + 2, dtype=bool) for _ in range(5)]
+        self._pool = None
+        self._pending: list = []
 
     @property
     def line_breaks(self) -> int:
@@ -170,60 +174,106 @@ class _ByteFacts:
         return total - (1 if self._last in (b"\n", b"\r") else 0)
 
     def feed(self, block: bytes) -> None:
-        """The next block of the file (``b""`` at the end)."""
+        """The next block of the file (``b""`` at the end, which also collects every result)."""
         buf = self._tail + (block if block else b"\n")
         if block:
             self._last = block[-1:]
             self._tail = buf[-2:]
-        a = np.frombuffer(buf, np.uint8)
-        n = len(a)
-        has_cr = b"\r" in buf
-        q_buf, lf_buf, cr_buf, bd_buf, tmp = self._work
-        # each window w judges its bytes 1..len-2 (w[0] and w[-1] are the neighbours)
-        for start in range(1, n - 1, self._WINDOW):
-            w = a[start - 1:min(start + self._WINDOW, n - 1) + 1]
-            m = len(w)
-            q = np.equal(w, 34, out=q_buf[:m])
-            q_in = q[1:-1]
-            nq = int(np.count_nonzero(q_in))
-            self.quotes += nq
-            lf = np.equal(w, 10, out=lf_buf[:m])
-            if has_cr:
-                cr = np.equal(w, 13, out=cr_buf[:m])
-                self._cr += int(np.count_nonzero(cr[1:-1]))
-                # CR judged here followed by LF (judged here or next: counted once, here)
-                self._crlf += int(np.count_nonzero(np.logical_and(cr[1:-1], lf[2:],
-                                                                  out=tmp[:m - 2])))
-                self._lf += int(np.count_nonzero(lf[1:-1]))
-                brk = np.logical_or(lf, cr, out=cr_buf[:m])
-                breaks = np.flatnonzero(brk[1:-1]) if self.checked else None
-            else:
-                brk = lf
-                breaks = np.flatnonzero(brk[1:-1])
-                self._lf += len(breaks)
-            if not self.checked or self.mid_text:
+        args = (buf, self._delim, self.checked, self._WINDOW)
+        if block and len(block) >= _CHUNK and self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="byte-facts")
+        if self._pool is not None:
+            self._pending.append(self._pool.submit(_block_facts, *args))
+            while len(self._pending) > (2 if block else 0):
+                self._combine(self._pending.pop(0).result())
+        else:
+            self._combine(_block_facts(*args))
+        if not block:
+            self.close()
+            if self._last == b"\r" and b"\r" in buf:
+                self._crlf -= 1   # the final CR was paired with the pretended LF after the file
+
+    def close(self) -> None:
+        if self._pool is not None:
+            for future in self._pending:
+                future.cancel()
+            self._pending.clear()
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def _combine(self, result: tuple) -> None:
+        quotes, lf, cr, crlf, mid, break_if_even, break_if_odd = result
+        self.quotes += quotes
+        self._lf += lf
+        self._cr += cr
+        self._crlf += crlf
+        if self.checked and not self.mid_text:
+            if mid:
+                self.mid_text = self.quoted_break = True
+            elif not self.quoted_break:
+                self.quoted_break = break_if_odd if self._odd else break_if_even
+            self._odd = (self._odd + quotes) & 1
+
+
+def _block_facts(buf: bytes, delim: tuple[int, ...], checked: bool, window: int) -> tuple:
+    """Facts of bytes 1..len-2 of ``buf`` (its first and last byte are only neighbours):
+    (quotes, LF, CR, CR LF pairs, mid_text, a break after an odd number of quotes if the
+    quotes before ``buf`` are even, the same if they are odd)."""
+    a = np.frombuffer(buf, np.uint8)
+    n = len(a)
+    has_cr = b"\r" in buf
+    q_buf, lf_buf, cr_buf, bd_buf, tmp = (np.empty(min(window, n) + 2, dtype=bool)
+                                          for _ in range(5))
+    quotes = n_lf = n_cr = n_crlf = 0
+    mid = if_even = if_odd = False
+    odd = 0                                  # parity of the quotes judged in this block
+    # each window w judges its bytes 1..len-2 (w[0] and w[-1] are the neighbours)
+    for start in range(1, n - 1, window):
+        w = a[start - 1:min(start + window, n - 1) + 1]
+        m = len(w)
+        q = np.equal(w, 34, out=q_buf[:m])
+        q_in = q[1:-1]
+        nq = int(np.count_nonzero(q_in))
+        quotes += nq
+        lf = np.equal(w, 10, out=lf_buf[:m])
+        if has_cr:
+            cr = np.equal(w, 13, out=cr_buf[:m])
+            n_cr += int(np.count_nonzero(cr[1:-1]))
+            # CR judged here followed by LF (judged here or next: counted once, here)
+            n_crlf += int(np.count_nonzero(np.logical_and(cr[1:-1], lf[2:], out=tmp[:m - 2])))
+            n_lf += int(np.count_nonzero(lf[1:-1]))
+            brk = np.logical_or(lf, cr, out=cr_buf[:m])
+            breaks = np.flatnonzero(brk[1:-1]) if checked else None
+        else:
+            brk = lf
+            breaks = np.flatnonzero(brk[1:-1])
+            n_lf += len(breaks)
+        if not checked or mid:
+            continue
+        if nq:
+            bound = np.logical_or(q, brk, out=bd_buf[:m])
+            for d in delim:
+                np.logical_or(bound, np.equal(w, d, out=tmp[:m]), out=bound)
+            either = np.logical_or(bound[:-2], bound[2:], out=tmp[:m - 2])
+            if np.greater(q_in, either).any():      # a quote with no boundary on either side
+                mid = True
                 continue
+        if len(breaks) and not (if_even and if_odd):
             if nq:
-                bound = np.logical_or(q, brk, out=bd_buf[:m])
-                for d in self._delim:
-                    np.logical_or(bound, np.equal(w, d, out=tmp[:m]), out=bound)
-                either = np.logical_or(bound[:-2], bound[2:], out=tmp[:m - 2])
-                if np.greater(q_in, either).any():      # quote, no boundary on either side
-                    self.mid_text = self.quoted_break = True
-                    continue
-            if not self.quoted_break and len(breaks):
-                if nq:
-                    # quotes before each judged break: per-line counts, cumulated (mod 2)
-                    per_line = np.add.reduceat(q_in.view(np.uint8),
-                                               np.concatenate(([0], breaks)), dtype=np.uint8)
-                    parity = np.cumsum(per_line[:len(breaks)], dtype=np.uint8) & 1
-                    self.quoted_break = bool(parity.any() if not self._odd
-                                             else not parity.all())
-                else:
-                    self.quoted_break = bool(self._odd)
-            self._odd = (self._odd + nq) & 1
-        if not block and has_cr and self._last == b"\r":
-            self._crlf -= 1      # the final CR was paired with the pretended LF after the file
+                # quotes before each judged break: per-line counts, cumulated (mod 2)
+                per_line = np.add.reduceat(q_in.view(np.uint8),
+                                           np.concatenate(([0], breaks)), dtype=np.uint8)
+                parity = np.cumsum(per_line[:len(breaks)], dtype=np.uint8) & 1
+                some_odd, some_even = bool(parity.any()), not bool(parity.all())
+            else:
+                some_odd, some_even = False, True
+            if odd:
+                some_odd, some_even = some_even, some_odd
+            if_even = if_even or some_odd
+            if_odd = if_odd or some_even
+        odd = (odd + nq) & 1
+    return quotes, n_lf, n_cr, n_crlf, mid, if_even, if_odd
 
 
 def _scan(path: Path, encoding: str, delim: str | None = None, *, facts: bool = True
@@ -236,7 +286,7 @@ def _scan(path: Path, encoding: str, delim: str | None = None, *, facts: bool = 
     stats = _ByteFacts(delim) if facts else None
     offset = 0
     bad = None
-    with open(path, "rb") as fh:
+    with open(path, "rb") as fh, _closing(stats):
         while True:
             block = fh.read(_CHUNK)
             final = not block
@@ -259,10 +309,20 @@ def _scan(path: Path, encoding: str, delim: str | None = None, *, facts: bool = 
             offset += len(block)
 
 
+@contextlib.contextmanager
+def _closing(stats: _ByteFacts | None):
+    """Stop the worker threads of ``stats`` however the pass ends."""
+    try:
+        yield stats
+    finally:
+        if stats is not None:
+            stats.close()
+
+
 def _byte_facts(path: Path, delim: str) -> _ByteFacts:
     """The byte facts alone (a second pass, when the delimiter was not known before)."""
     stats = _ByteFacts(delim)
-    with open(path, "rb") as fh:
+    with open(path, "rb") as fh, _closing(stats):
         while True:
             block = fh.read(_CHUNK)
             stats.feed(block)
@@ -411,20 +471,22 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
         bad_rows.append((row.expected_columns, row.actual_columns, row.number, row.text))
         return "skip"
 
+    utf8 = codecs.lookup(enc).name in ("utf-8", "utf-8-sig")
+
     def parse(locate: bool):
         return pcsv.read_csv(
             p,
             read_options=pcsv.ReadOptions(
                 autogenerate_column_names=True, use_threads=not locate,
-                encoding="utf8" if codecs.lookup(enc).name in ("utf-8", "utf-8-sig") else enc,
-                block_size=1 << 20),
+                encoding="utf8" if utf8 else enc, block_size=8 << 20),
             parse_options=pcsv.ParseOptions(
                 delimiter=delim, quote_char='"', double_quote=True, escape_char=False,
                 newlines_in_values=newlines_in_values, ignore_empty_lines=False,
                 invalid_row_handler=on_bad_row if locate else None),
             convert_options=pcsv.ConvertOptions(
-                # an empty cell (quoted or not) is parsed as null: no per-cell pass afterwards
-                check_utf8=True, strings_can_be_null=True, quoted_strings_can_be_null=True,
+                # an empty cell (quoted or not) is parsed as null: no per-cell pass afterwards;
+                # UTF-8 was checked by the encoding pass (other encodings are transcoded)
+                check_utf8=not utf8, strings_can_be_null=True, quoted_strings_can_be_null=True,
                 null_values=[""], auto_dict_encode=False,
                 # dictionary-encoded while parsing: each distinct value is kept once per block
                 column_types={f"f{i}": pa.dictionary(pa.int32(), pa.string())
@@ -526,7 +588,7 @@ def _drop_category(cat: pd.Categorical, value: str | None) -> pd.Categorical:
     if (codes == k).any():
         return cat
     codes = codes - (codes > k).astype(codes.dtype)
-    return pd.Categorical.from_codes(codes, categories=cat.categories.delete(k))
+    return pd.Categorical.from_codes(codes, categories=cat.categories.delete(k), validate=False)
 
 
 def _header_width(p: Path, enc: str, delim: str) -> int:
