@@ -310,3 +310,58 @@ def test_codec_errors_are_located(tmp_path):
     with pytest.raises(ConfigError, match="unknown text encoding"):
         write_xpt(ds, tmp_path / "e.xpt", created=CREATED, encoding="no-such-codec")
     assert not (tmp_path / "e.xpt").exists()
+
+
+def _categorical_copy(ds: Dataset) -> Dataset:
+    data = ds.data.copy()
+    for v in ds.meta.variables:
+        if v.type == "Char":
+            s = data[v.name]
+            # categories in reverse order of appearance, plus one no row uses
+            cats = list(pd.unique(s.dropna()))[::-1] + ["never used"]
+            data[v.name] = pd.Categorical(s, categories=cats)
+    meta = DatasetMeta(name=ds.meta.name, label=ds.meta.label,
+                       variables=[VariableMeta(**vars(v)) for v in ds.meta.variables])
+    return Dataset(meta=meta, data=data)
+
+
+@pytest.mark.parametrize("length", [None, 3])
+def test_categorical_columns_byte_identical_to_object_across_chunks(tmp_path, length):
+    rng = np.random.default_rng(5)
+    n = 1000
+    ds = _dataset({"USUBJID": rng.choice(["S-1", "S-22", "S-333"], n),
+                   "REF": np.char.add("L", rng.integers(0, 400, n).astype(str)),
+                   "T": rng.choice(["abc", "Grüße", "", None, "x" * 230], n),
+                   "N": rng.normal(size=n)}, num=("N",))
+    for v in ds.meta.variables:
+        if v.type == "Char":
+            v.length = length          # None: measured; 3: stale, grown when a value is longer
+    cat = _categorical_copy(ds)
+    logs = []
+    for name, d in (("obj", ds), ("cat", cat)):
+        log = IssueLog()
+        # small chunks: each column's encoded dictionary is reused across 8 chunks
+        write_xpt(d, tmp_path / f"{name}.xpt", created=CREATED, issues=log, chunk_rows=128)
+        logs.append(log.to_frame())
+    assert (tmp_path / "obj.xpt").read_bytes() == (tmp_path / "cat.xpt").read_bytes()
+    pd.testing.assert_frame_equal(logs[0], logs[1])
+    assert {"XPT.NONASCII", "XPT.LEN200"} <= set(logs[0]["rule_id"])
+    back, _ = pyreadstat.read_xport(str(tmp_path / "cat.xpt"))
+    assert back["REF"].tolist() == ds.data["REF"].tolist()
+
+
+def test_parquet_dictionaries_changing_between_row_groups(tmp_path):
+    import pyarrow.parquet as pq
+
+    from converter.io.convert import write_parquet
+    from converter.io.xpt import write_xpt_parquet
+    ds = _dataset({"A": ["p", "q", None, "r", "s", "q"] * 50, "B": ["x"] * 300})
+    ds.meta.variables[0].length = ds.meta.variables[1].length = 1
+    [pq_path] = write_parquet(ds, tmp_path / "a.parquet")
+    table = pq.read_table(pq_path)
+    pq.write_table(table, tmp_path / "b.parquet", row_group_size=70)   # a dictionary per group
+    assert pq.ParquetFile(tmp_path / "b.parquet").metadata.num_row_groups > 1
+    write_xpt(ds, tmp_path / "frame.xpt", created=CREATED)
+    write_xpt_parquet(tmp_path / "b.parquet", tmp_path / "pq.xpt", created=CREATED,
+                      meta=ds.meta, chunk_rows=64)
+    assert (tmp_path / "frame.xpt").read_bytes() == (tmp_path / "pq.xpt").read_bytes()

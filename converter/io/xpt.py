@@ -140,13 +140,24 @@ def _is_utf8(encoding: str) -> bool:
     return encoding.replace("-", "").replace("_", "").lower() in ("utf8", "ascii")
 
 
-def _as_arrow(values: pd.Series) -> pa.Array:
-    """A Char column chunk as an Arrow string (or dictionary) array; no copy when possible."""
+def _categories_arrow(values: pd.Series) -> pa.Array:
+    """The categories of a Categorical column as an Arrow string array (the dictionary)."""
+    return pa.array(values.cat.categories.astype(str).to_numpy(dtype=object), type=pa.string())
+
+
+def _as_arrow(values: pd.Series, dictionary: pa.Array | None = None) -> pa.Array:
+    """A Char column chunk as an Arrow string (or dictionary) array; no copy when possible.
+
+    For a Categorical chunk, ``dictionary`` is its categories as built once for the whole
+    column by ``_categories_arrow`` (built here when not given).
+    """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
-        cats = pa.array(values.cat.categories.astype(str).to_numpy(dtype=object),
-                        type=pa.string())
-        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0), cats)
+        if dictionary is None:
+            dictionary = _categories_arrow(values)
+        missing = codes < 0
+        indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+        return pa.DictionaryArray.from_arrays(indices, dictionary)
     try:
         return pa.array(values.to_numpy(dtype=object) if values.dtype == object else values,
                         type=pa.string(), from_pandas=True)
@@ -249,27 +260,60 @@ def _char_lengths(arr, encoding: str, mode: str) -> np.ndarray:
     return pc.binary_length(enc).to_numpy(zero_copy_only=False)
 
 
-def _char_piece(arr, width: int, encoding: str, mode: str
-                ) -> tuple[tuple, np.ndarray | None, np.ndarray | None, pa.Array]:
+def _same_array(a: pa.Array, b: pa.Array) -> bool:
+    """Same values: the same buffers (checked in O(1)), else compared value by value."""
+    if a is b:
+        return True
+    if len(a) != len(b) or a.type != b.type:
+        return False
+    if a.offset == b.offset and all(
+            (x is None) == (y is None) and (x is None or (x.address == y.address
+                                                          and x.size == y.size))
+            for x, y in zip(a.buffers(), b.buffers())):
+        return True
+    return a.equals(b)
+
+
+def _dictionary_block(dictionary: pa.Array, width: int, encoding: str, mode: str,
+                      cache: dict | None, key) -> tuple:
+    """(padded distinct values plus a trailing blank, too-long flags + False or None,
+    non-ASCII flags + False or None) of a dictionary; reused from ``cache`` while a column's
+    dictionary stays the same across chunks (each distinct value is encoded once)."""
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None and hit[0] == width and _same_array(hit[1], dictionary):
+            return hit[2]
+    (_, dvals), dlong, dbad, _ = _char_piece(dictionary, width, encoding, mode)
+    dvals = np.concatenate([dvals, np.full(1, b" " * width).view(f"V{width}")])
+    dlong = None if dlong is None or not dlong.any() else np.append(dlong, False)
+    dbad = None if dbad is None or not dbad.any() else np.append(dbad, False)
+    block = (dvals, dlong, dbad)
+    if cache is not None:
+        cache[key] = (width, dictionary, block)
+    return block
+
+
+def _char_piece(arr, width: int, encoding: str, mode: str, cache: dict | None = None,
+                key=None) -> tuple[tuple, np.ndarray | None, np.ndarray | None, pa.Array]:
     """Encode one chunk of a Char column for the row assembly.
 
     Returns (piece, rows longer than ``width`` (mask or None), non-ASCII rows (mask or None),
     values as written). A piece is ("copy", (n,) V{width} array) or, for dictionary arrays,
     ("take", (k+1,) V{width} array of the distinct values plus a blank, row indices): each
-    distinct value is encoded once.
+    distinct value is encoded once, and once per column when ``cache`` (a dict kept across
+    the chunks of one write, ``key`` naming the column) is given.
     """
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if pa.types.is_dictionary(arr.type):
         dictionary = arr.dictionary
-        (_, dvals), dlong, dbad, _ = _char_piece(dictionary, width, encoding, mode)
+        dvals, dlong, dbad = _dictionary_block(dictionary, width, encoding, mode, cache, key)
         k = len(dictionary)
         indices = arr.indices
         idx = (indices.fill_null(k) if indices.null_count else indices).to_numpy(
             zero_copy_only=False)
-        dvals = np.concatenate([dvals, np.full(1, b" " * width).view(f"V{width}")])
-        too_long = None if dlong is None else np.append(dlong, False)[idx]
-        bad = None if dbad is None else np.append(dbad, False)[idx]
+        too_long = None if dlong is None else dlong[idx]
+        bad = None if dbad is None else dbad[idx]
         if too_long is not None and not too_long.any():
             too_long = None
         if bad is not None and not bad.any():
@@ -339,6 +383,8 @@ class _FrameSource:
         self.data = dataset.data
         self.nrows = len(dataset.data)
         self.columns = set(dataset.data.columns)
+        # Arrow dictionary of each Categorical column, built once for all chunks
+        self._dictionaries: dict[str, pa.Array] = {}
 
     def batches(self, chunk_rows: int, names: list[str] | None = None):
         names = names or [v.name for v in self.meta.variables]
@@ -348,8 +394,14 @@ class _FrameSource:
             out = {}
             for name in names:
                 s = part[name]
-                out[name] = (s.to_numpy(dtype=np.float64, na_value=np.nan)
-                             if types.get(name) == "Num" else _as_arrow(s))
+                if types.get(name) == "Num":
+                    out[name] = s.to_numpy(dtype=np.float64, na_value=np.nan)
+                elif isinstance(s.dtype, pd.CategoricalDtype):
+                    if name not in self._dictionaries:
+                        self._dictionaries[name] = _categories_arrow(self.data[name])
+                    out[name] = _as_arrow(s, self._dictionaries[name])
+                else:
+                    out[name] = _as_arrow(s)
             yield start, out
 
 
@@ -467,7 +519,8 @@ def _member_headers(meta: DatasetMeta, widths: list[int], positions: list[int],
 
 
 def _encode_column(v: VariableMeta, values, width: int, offset: int, usubjid, name: str,
-                   encoding: str, mode: str, issues: IssueLog) -> tuple:
+                   encoding: str, mode: str, issues: IssueLog, cache: dict | None = None
+                   ) -> tuple:
     """One column of a batch as a piece for the row assembly (issues logged)."""
     if v.type == "Num":
         piece, over, under = _numeric_piece(values)
@@ -480,7 +533,7 @@ def _encode_column(v: VariableMeta, values, width: int, offset: int, usubjid, na
                 issues.add_frame(frame, rule_id=rule, severity="error", stage=STAGE,
                                  dataset=name, variable=v.name, message=f"{v.name} value {text}")
         return piece
-    piece, too_long, bad, written = _char_piece(values, width, encoding, mode)
+    piece, too_long, bad, written = _char_piece(values, width, encoding, mode, cache, v.name)
     if bad is not None:
         rows = np.flatnonzero(bad)
         shown = values.take(pa.array(rows)).cast(pa.string()).to_numpy(zero_copy_only=False)
@@ -513,7 +566,8 @@ def _encode_column(v: VariableMeta, values, width: int, offset: int, usubjid, na
 
 def _encode_batch(meta: DatasetMeta, batch: dict, offset: int, widths: list[int],
                   positions: list[int], row_len: int, encoding: str, mode: str,
-                  issues: IssueLog, pool: ThreadPoolExecutor | None) -> np.ndarray:
+                  issues: IssueLog, pool: ThreadPoolExecutor | None,
+                  cache: dict | None = None) -> np.ndarray:
     """Rows of one batch as an (n, row_len) byte block.
 
     Columns are first encoded as pieces (in parallel threads: numpy and Arrow release the
@@ -524,8 +578,8 @@ def _encode_batch(meta: DatasetMeta, batch: dict, offset: int, widths: list[int]
     """
     n = len(next(iter(batch.values())))
     usubjid = batch.get("USUBJID")
-    jobs = [(v, batch[v.name], widths[i], offset, usubjid, meta.name, encoding, mode, issues)
-            for i, v in enumerate(meta.variables)]
+    jobs = [(v, batch[v.name], widths[i], offset, usubjid, meta.name, encoding, mode, issues,
+             cache) for i, v in enumerate(meta.variables)]
     if pool is None:
         pieces = [_encode_column(*job) for job in jobs]
     else:
@@ -656,9 +710,10 @@ def _emit(source, path: Path, planned: dict[str, int], created: datetime, modifi
         open_part()
         pool = stack.enter_context(ThreadPoolExecutor(max_workers=THREADS)) if THREADS > 1 \
             else None
+        cache: dict = {}      # encoded dictionaries of the columns, kept across chunks
         for offset, batch in _prefetch(source.batches(chunk_rows)):
             block = _encode_batch(meta, batch, offset, widths, positions, row_len, encoding,
-                                  mode, issues, pool)
+                                  mode, issues, pool, cache)
             done = 0
             while done < len(block):
                 if counts[-1] == per_file:
