@@ -129,3 +129,25 @@ def test_foreign_parquet_without_metadata(tmp_path, run):
     assert back.data["USUBJID"].tolist() == ["A", "", "C"]
     assert back.data["AGE"].tolist()[::2] == [30.0, 41.0] and np.isnan(back.data["AGE"][1])
     assert back.data["WT"].tolist()[:2] == [70.5, 80.25]
+
+
+@pytest.mark.parametrize("ext", [".parquet", ".csv", ".csv.gz"])
+def test_categorical_columns_written_like_object_columns(tmp_path, ext):
+    from converter.io.convert import write_csv, write_parquet
+    from converter.model import Dataset, DatasetMeta, VariableMeta
+
+    values = ["b", None, "grüße", "", "a,b", 'q"', "b"] * 30
+    meta = DatasetMeta(name="T", label="t", variables=[
+        VariableMeta(name="C", type="Char", length=6), VariableMeta(name="N", type="Num")])
+    num = np.arange(len(values), dtype=float)
+    obj = Dataset(meta=meta, data=pd.DataFrame({"C": pd.Series(values, dtype=object),
+                                                "N": num}))
+    cat = Dataset(meta=meta, data=pd.DataFrame({
+        "C": pd.Categorical(values, categories=["unused", "grüße", "b", "", "a,b", 'q"']),
+        "N": num}))
+    writer = write_parquet if ext == ".parquet" else write_csv
+    a = writer(obj, tmp_path / f"obj{ext}")[0]
+    b = writer(cat, tmp_path / f"cat{ext}")[0]
+    assert a.read_bytes() == b.read_bytes()
+    back = read_dataset(b)
+    assert back.data["C"].tolist()[:3] == ["b", None, "grüße"]

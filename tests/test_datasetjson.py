@@ -151,3 +151,37 @@ def test_unreadable_json_is_input_error(tmp_path):
     (tmp_path / "x.dsjc").write_bytes(b"not zlib")
     with pytest.raises(InputError):
         read_dataset_json(tmp_path / "x.dsjc")
+
+
+_TRICKY = ["plain", 'quote " in', "back\\slash", "tab\there", "line\nbreak", "ctl\x01\x1f",
+           "grüße ☃", "", "del\x7f", "/slash", "a" * 300]
+
+
+def _char_dataset(values, categorical: bool) -> Dataset:
+    col = pd.Series(values, dtype=object)
+    if categorical:
+        col = pd.Series(pd.Categorical(col, categories=list(pd.unique(col.dropna()))[::-1]
+                                       + ["unused"]))
+    meta = DatasetMeta(name="T", label="t", variables=[
+        VariableMeta(name="C", type="Char", length=300), VariableMeta(name="N", type="Num")])
+    return Dataset(meta=meta, data=pd.DataFrame({"C": col, "N": np.arange(len(values),
+                                                                          dtype=float)}))
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_categorical_text_same_bytes_as_object_and_json_dumps(tmp_path, fmt):
+    rng = np.random.default_rng(3)
+    values = [None if i is None else _TRICKY[i] for i in
+              rng.choice(list(range(len(_TRICKY))) + [None], 500)]
+    paths = []
+    for categorical in (False, True):
+        path = tmp_path / f"{categorical}.{fmt}"
+        write_dataset_json(_char_dataset(values, categorical), path, created=CREATED, fmt=fmt)
+        paths.append(path)
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    rows = load_dataset_json(paths[1])["rows"]
+    assert [r[0] for r in rows] == values
+    # every value written exactly as json.dumps writes it (non-ASCII kept)
+    text = paths[1].read_text(encoding="utf-8")
+    for v in set(values) - {None}:
+        assert json.dumps(v, ensure_ascii=False) in text

@@ -88,6 +88,19 @@ def write_csv(dataset: Dataset, path: Path) -> list[Path]:
     return [path, side]
 
 
+def _string_array(s: pd.Series) -> pa.Array:
+    """A Char column as an Arrow string array; a Categorical of str is decoded from its
+    categories by Arrow (no per-row Python objects)."""
+    if isinstance(s.dtype, pd.CategoricalDtype) and pd.api.types.infer_dtype(
+            s.cat.categories, skipna=False) in ("string", "empty"):
+        codes = s.cat.codes.to_numpy()
+        missing = codes < 0
+        indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
+        dictionary = pa.array(np.asarray(s.cat.categories, dtype=object), type=pa.string())
+        return pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+    return pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+
+
 def write_parquet(dataset: Dataset, path: Path) -> list[Path]:
     import pyarrow.parquet as pq
     arrays, fields = [], []
@@ -97,7 +110,7 @@ def write_parquet(dataset: Dataset, path: Path) -> list[Path]:
             arrays.append(pa.array(s.to_numpy(dtype=np.float64, na_value=np.nan),
                                    type=pa.float64()))
         else:
-            arrays.append(pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
+            arrays.append(_string_array(s))
         fields.append(pa.field(v.name, arrays[-1].type))
     schema = pa.schema(fields, metadata=parquet_metadata(dataset.meta))
     table = pa.Table.from_arrays(arrays, schema=schema)

@@ -129,22 +129,63 @@ def _quote(arr: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise(_QUOTE, arr, _QUOTE, "")
 
 
-def _json_column(v: VariableMeta, values: pd.Series, dtype: str) -> pa.Array:
+_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
+
+
+def _json_texts(arr: pa.Array) -> pa.Array:
+    """JSON text of each value of a string array without nulls (as ``json.dumps`` writes it,
+    non-ASCII kept): values with nothing to escape are quoted by Arrow, the others (quotes,
+    backslashes, control characters) go through ``json.dumps``."""
+    if len(arr) == 0:
+        return pa.array([], type=pa.string())
+    special = pc.match_substring_regex(arr, _NEEDS_ESCAPE)
+    out = _quote(arr)
+    if pc.any(special).as_py():
+        rows = np.flatnonzero(special.to_numpy(zero_copy_only=False))
+        escaped = pa.array([_dumps(x) for x in arr.take(pa.array(rows)).to_pylist()],
+                           type=pa.string())
+        mask = np.zeros(len(arr), dtype=bool)
+        mask[rows] = True
+        out = pc.replace_with_mask(out, pa.array(mask), escaped)
+    return out
+
+
+def _text_array(values: pd.Series) -> pa.Array:
+    s = values.astype(object)
+    try:
+        return pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array(s.where(s.isna(), s.astype(str)).to_numpy(dtype=object),
+                        type=pa.string(), from_pandas=True)
+
+
+def _category_texts(values: pd.Series) -> pa.Array | None:
+    """JSON text of each category of a Categorical column of str, then 'null' (for code -1);
+    None for other columns."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return None
+    cats = values.cat.categories
+    if pd.api.types.infer_dtype(cats, skipna=False) not in ("string", "empty"):
+        return None
+    texts = _json_texts(pa.array(np.asarray(cats, dtype=object), type=pa.string()))
+    return pa.concat_arrays([texts, pa.array(["null"], type=pa.string())])
+
+
+def _json_column(v: VariableMeta, values: pd.Series, dtype: str,
+                 category_texts: pa.Array | None = None) -> pa.Array:
     """A column of a row chunk as JSON text per value ('null' for missing), vectorised.
 
-    Text is escaped by ``json.dumps`` once per distinct value; numbers are formatted by Arrow
+    Text is escaped once per distinct value (for a Categorical column, once per category for
+    all chunks: ``category_texts`` from ``_category_texts``); numbers are formatted by Arrow
     (shortest representation that reads back as the same double).
     """
     if v.type == "Char":
-        s = values.astype(object)
-        try:
-            arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-        except (pa.ArrowTypeError, pa.ArrowInvalid):
-            arr = pa.array(s.where(s.isna(), s.astype(str)).to_numpy(dtype=object),
-                           type=pa.string(), from_pandas=True)
-        enc = pc.dictionary_encode(arr)
-        texts = pa.array([_dumps(x) for x in enc.dictionary.to_pylist()], type=pa.string())
-        out = texts.take(enc.indices)
+        if category_texts is not None:
+            codes = values.cat.codes.to_numpy()
+            idx = np.where(codes < 0, len(category_texts) - 1, codes)
+            return category_texts.take(pa.array(idx))
+        enc = pc.dictionary_encode(_text_array(values))
+        out = _json_texts(enc.dictionary).take(enc.indices)
     else:
         num = values.to_numpy(dtype=np.float64, na_value=np.nan)
         miss = np.isnan(num)
@@ -166,9 +207,12 @@ def _row_chunks(dataset: Dataset, dtypes, sep: str, chunk_rows: int = 100_000
     """UTF-8 bytes of the rows, each row ``[v1,v2,...]`` followed by ``sep``."""
     data = dataset.data
     tail = pa.scalar("]" + sep)
+    # JSON text of the categories of each Categorical Char column, built once for all chunks
+    texts = {v.name: _category_texts(data[v.name]) for v in dataset.meta.variables
+             if v.type == "Char"}
     for start in range(0, len(data), chunk_rows):
         part = data.iloc[start:start + chunk_rows]
-        cols = [_json_column(v, part[v.name], dt)
+        cols = [_json_column(v, part[v.name], dt, texts.get(v.name))
                 for v, (dt, _) in zip(dataset.meta.variables, dtypes)]
         if cols:
             joined = pc.binary_join_element_wise(*cols, ",")
