@@ -204,9 +204,12 @@ def to_date(iso: pd.Series, codes: tuple[np.ndarray, pd.Series] | None = None) -
 
     Works on the distinct values (``codes`` may pass a cached factorisation).
     """
-    s = pd.Series(iso, dtype=object)
+    from converter.mapping.fast import factorize
+
+    s = iso if isinstance(iso, pd.Series) else pd.Series(iso, dtype=object)
     if codes is None:
-        c, uniques = pd.factorize(s, use_na_sentinel=True)
+        c, uniques = factorize(s if isinstance(s.dtype, pd.CategoricalDtype)
+                               else s.astype(object))
     else:
         c, uniques = codes
     u = pd.Series(np.asarray(uniques, dtype=object), dtype=object)

@@ -137,19 +137,32 @@ class Codes:
         factorisation registered (values may repeat: they are factorised again, which costs
         only their number). Text comes back as a Categorical (no array of millions of Python
         strings); numbers and mixed values as a plain column."""
-        inner, uniques = pd.factorize(pd.Series(values, dtype=values.dtype),
-                                      use_na_sentinel=True)
-        full = take(inner.astype(np.int64), codes, missing=-1)
-        uniq = np.asarray(uniques)
-        if values.dtype == object:
-            uniq = uniq.astype(object)
+        full, uniq, out = _broadcast(values, codes, index)
         self._cache[(kind, name)] = (full, pd.Series(uniq, dtype=uniq.dtype))
-        if uniq.dtype == object and pd.api.types.infer_dtype(uniq, skipna=False) in (
-                "string", "empty"):
-            cat = pd.Categorical.from_codes(full, dtype=pd.CategoricalDtype(
-                pd.Index(uniq, dtype=object)), validate=False)
-            return pd.Series(cat, index=index)
-        return pd.Series(take(uniq, full), index=index)
+        return out
+
+
+def _broadcast(values: np.ndarray, codes: np.ndarray, index: pd.Index
+               ) -> tuple[np.ndarray, np.ndarray, pd.Series]:
+    """(codes into distinct values, the distinct values, the column ``values[codes]``)."""
+    values = np.asarray(values)
+    inner, uniques = pd.factorize(pd.Series(values, dtype=values.dtype), use_na_sentinel=True)
+    full = take(inner.astype(np.int64), codes, missing=-1)
+    uniq = np.asarray(uniques)
+    if values.dtype == object:
+        uniq = uniq.astype(object)
+    if uniq.dtype == object and pd.api.types.infer_dtype(uniq, skipna=False) in (
+            "string", "empty"):
+        cat = pd.Categorical.from_codes(full, dtype=pd.CategoricalDtype(
+            pd.Index(uniq, dtype=object)), validate=False)
+        return full, uniq, pd.Series(cat, index=index)
+    return full, uniq, pd.Series(take(uniq, full), index=index)
+
+
+def broadcast(values: np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """The column ``values[codes]`` (missing where the code is -1): a Categorical for text,
+    a plain column for numbers or mixed values."""
+    return _broadcast(values, codes, index)[2]
 
 
 def utf8_lengths(s: pd.Series) -> np.ndarray:

@@ -209,12 +209,18 @@ class StepContext:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return 0
+        rows = np.flatnonzero(mask)
+
+        def at(col) -> np.ndarray:   # the flagged rows only (no column-sized object arrays)
+            col = col if isinstance(col, pd.Series) else pd.Series(col)
+            picked = col.iloc[rows]
+            return picked.astype(object).where(picked.notna(), None).to_numpy(dtype=object)
+
         frame = pd.DataFrame({
-            "source_file": self.raw[SRC_FILE].to_numpy()[mask]
-            if SRC_FILE in self.raw else None,
-            "source_row": self.raw[SRC_ROW].to_numpy()[mask] if SRC_ROW in self.raw else None,
-            "usubjid": self.var("USUBJID").to_numpy()[mask],
-            "value": None if values is None else pd.Series(values).to_numpy()[mask],
+            "source_file": at(self.raw[SRC_FILE]) if SRC_FILE in self.raw else None,
+            "source_row": at(self.raw[SRC_ROW]) if SRC_ROW in self.raw else None,
+            "usubjid": at(self.var("USUBJID")),
+            "value": None if values is None else at(values),
         })
         if expected is not None:
             frame["expected"] = expected

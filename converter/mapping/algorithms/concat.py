@@ -85,11 +85,11 @@ def run(p: Concat, ctx: StepContext) -> pd.Series:
         rest = rest // (len(u) + 1)
     values = texts.to_numpy(dtype=object)
     values[ku_missing] = None
-    out = ctx.result(values, kc.astype(np.int64)).to_numpy()
+    out = ctx.result(values, kc.astype(np.int64))
     # a missing part would give a misleading identifier: the result is empty instead
     ctx.issue(missing & ~all_missing, "MAP.CONCAT", "a part is missing; value left empty",
               severity="warning")
-    return pd.Series(out, index=ctx.out.index, dtype=object)
+    return out
 
 
 ALGORITHM = AlgorithmSpec(

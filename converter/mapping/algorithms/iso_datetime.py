@@ -49,8 +49,7 @@ def run(p: IsoDatetime, ctx: StepContext) -> pd.Series:
     codes, uniques = ctx.col_codes(p.date)
     iso_u, bad_u = parse_dates(uniques, p.date_formats)    # distinct values only
     iso_u = iso_u.to_numpy(dtype=object)
-    iso = ctx.result(iso_u, codes) if not p.time else pd.Series(take(iso_u, codes),
-                                                                 index=ctx.out.index)
+    iso = ctx.result(iso_u, codes) if not p.time else None
     bad = pd.Series(take(bad_u.to_numpy(), codes, missing=False).astype(bool),
                     index=ctx.out.index)
     ctx.issue(bad, "MAP.DATE", "invalid or unrecognised date; left empty", raw_d,
@@ -73,7 +72,7 @@ def run(p: IsoDatetime, ctx: StepContext) -> pd.Series:
         _time_lost(p, ctx, iso_p, t_p, d_idx, t_idx, pairs, uniques, t_uniques)
         return ctx.result(both.where(both.notna(), None).to_numpy(dtype=object),
                           pairs.astype(np.int64))
-    return iso.astype(object).where(iso.notna(), None)
+    return iso
 
 
 def _time_lost(p: IsoDatetime, ctx: StepContext, iso_p: pd.Series, t_p: pd.Series,

@@ -11,7 +11,7 @@ from typing import Literal
 import pandas as pd
 
 from converter.mapping.dates import study_day
-from converter.mapping.fast import take
+from converter.mapping.fast import broadcast, factorize, plain_frame
 from converter.mapping.steps import AlgorithmSpec, StepBase, StepContext
 
 
@@ -34,15 +34,18 @@ def reference(ctx: StepContext, variable: str) -> pd.Series:
     dm = ctx.frames.get("DM")
     if dm is None or variable not in dm:
         return pd.Series(None, index=ctx.out.index, dtype=object)
-    table = dm.drop_duplicates("USUBJID").set_index("USUBJID")[variable]
+    table = plain_frame(dm[["USUBJID", variable]]).drop_duplicates("USUBJID").set_index(
+        "USUBJID")[variable]
     codes, subjects = ctx.var_codes("USUBJID")
-    per_subject = subjects.map(table).astype(object)
+    per_subject = subjects.map(table).astype(object)            # distinct subjects only
     per_subject = per_subject.where(per_subject.notna(), None)
-    return pd.Series(take(per_subject.to_numpy(dtype=object), codes), index=ctx.out.index)
+    return broadcast(per_subject.to_numpy(dtype=object), codes, ctx.out.index)
 
 
 def run(p: StudyDay, ctx: StepContext) -> pd.Series:
-    return study_day(ctx.var(p.dtc), reference(ctx, p.ref), dtc_codes=ctx.var_codes(p.dtc))
+    ref = reference(ctx, p.ref)
+    return study_day(ctx.var(p.dtc), ref, dtc_codes=ctx.var_codes(p.dtc),
+                     ref_codes=factorize(ref))
 
 
 ALGORITHM = AlgorithmSpec(
