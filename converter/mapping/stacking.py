@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from converter.errors import ConfigError
 from converter.mapping.base import suggest
+from converter.mapping.fast import plain
 
 if TYPE_CHECKING:  # pragma: no cover
     from converter.mapping.models import DomainMapping
@@ -51,16 +53,20 @@ def stack_frames(m: DomainMapping, sources: dict[str, pd.DataFrame]
         return sources[names[0]], [(names[0], 0, len(sources[names[0]]))]
     frames = [sources[n] for n in names]
     cols = list(dict.fromkeys(c for f in frames for c in f.columns))
-    parts, start, pieces = [], 0, []
+    parts, start = [], 0
     for name, f in zip(names, frames):
-        piece = f.reindex(columns=cols).astype(object)
-        pieces.append(piece)
         parts.append((name, start, start + len(f)))
         start += len(f)
-    raw = pd.concat(pieces, ignore_index=True)
-    partial = [c for c in cols if any(c not in f.columns for f in frames)]
-    for c in partial:   # a column missing from a source reads as empty (None, never NaN)
-        raw[c] = raw[c].where(raw[c].notna(), None)
+    data = {}
+    for c in cols:   # column by column: no frame-wide concat (slow on all-empty columns)
+        have = [f[c] if c in f.columns else None for f in frames]
+        if all(h is not None and isinstance(h.dtype, pd.CategoricalDtype) for h in have):
+            data[c] = union_categoricals([h.array for h in have], ignore_order=True)
+        else:   # a column missing from a source reads as empty (None, never NaN)
+            data[c] = np.concatenate([
+                np.full(len(f), None, dtype=object) if h is None
+                else plain(h).to_numpy(dtype=object) for h, f in zip(have, frames)])
+    raw = pd.DataFrame(data, index=pd.RangeIndex(start), columns=cols)
     raw[SOURCE_NAME] = pd.Categorical(
         np.repeat(np.array(names, dtype=object), [len(f) for f in frames]), categories=names)
     return raw, parts

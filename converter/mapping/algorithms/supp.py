@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import model_validator
 
@@ -128,9 +129,10 @@ def build_supp(p: Supp, ctx: StepContext) -> tuple[pd.DataFrame, pd.DataFrame]:
             part["QVAL"] = piece[keep].to_numpy()
             part["QORIG"], part["QEVAL"] = "CRF", None
             rows.append(part)
-    supp = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
-        columns=SUPP_COLUMNS + [SRC_FILE, SRC_ROW])
-    supp = supp[SUPP_COLUMNS + [SRC_FILE, SRC_ROW]]
+    cols = SUPP_COLUMNS + [SRC_FILE, SRC_ROW]
+    # column by column (pandas' frame concat checks all-empty object columns value by value)
+    supp = pd.DataFrame({c: np.concatenate([r[c].to_numpy(dtype=object) for r in rows])
+                         for c in cols}, columns=cols) if rows else pd.DataFrame(columns=cols)
     return supp.reset_index(drop=True), parent
 
 
