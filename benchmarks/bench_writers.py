@@ -9,7 +9,9 @@ with our dataset metadata (labels from specs/, lengths = longest value in bytes)
 writer runs in its own process reading that same Parquet file:
 
 * ours        converter.io.xpt.write_xpt_parquet (streams row batches)
-* ours-frame  read_dataset (pandas frame) + write_xpt, the path the pipeline uses
+* ours-frame  read_dataset (pandas frame, object text columns) + write_xpt
+* ours-cat    Parquet read with Categorical text columns + write_xpt: the pipeline's path
+              (apply_metadata hands the writers Categorical Char columns)
 * pyreadstat  pandas + pyreadstat.write_xport (the baseline)
 * nbase       nbase_converter 0.0.6 convert_dataset (Rust/Arrow), when it is installed -- it
               needs pandas >= 3, so it lives in its own virtualenv: pass --nbase-python or set
@@ -173,7 +175,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=5_000_000)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/bench_writers"))
-    ap.add_argument("--writers", default="ours,ours-frame,pyreadstat,nbase")
+    ap.add_argument("--writers", default="ours,ours-frame,ours-cat,pyreadstat,nbase")
     ap.add_argument("--nbase-python", default=os.environ.get("NBASE_PYTHON"))
     ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -223,10 +225,11 @@ def main() -> None:
         print("check ours vs pyreadstat:",
               compare(args.workdir / "lb_ours.xpt", args.workdir / "lb_pyreadstat.xpt",
                       args.rows))
-    if {"ours", "ours-frame"} <= names:
-        same = filecmp.cmp(args.workdir / "lb_ours.xpt", args.workdir / "lb_ours-frame.xpt",
-                           shallow=False)
-        print(f"check ours vs ours-frame: byte-identical = {same}")
+    for other in ("ours-frame", "ours-cat"):
+        if {"ours", other} <= names:
+            same = filecmp.cmp(args.workdir / "lb_ours.xpt", args.workdir / f"lb_{other}.xpt",
+                               shallow=False)
+            print(f"check ours vs {other}: byte-identical = {same}")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Usage: python bench_writers_child.py WRITER PARQUET OUT.xpt
 WRITER: ours (streaming Parquet -> XPT), ours-frame (Parquet -> pandas -> write_xpt),
+ours-cat (Parquet -> pandas with Categorical text columns -> write_xpt),
 pyreadstat (Parquet -> pandas -> pyreadstat.write_xport), nbase (nbase_converter 0.0.6).
 """
 
@@ -22,6 +23,18 @@ def main(writer: str, parquet: str, out: str) -> None:
         from converter.io.datasets import read_dataset
         from converter.io.xpt import write_xpt
         write_xpt(read_dataset(parquet), out, created=CREATED)
+    elif writer == "ours-cat":
+        # the pipeline's path since apply_metadata hands over Categorical text columns:
+        # Parquet dictionary columns -> pandas Categoricals -> write_xpt
+        import pyarrow.parquet as pq
+
+        from converter.io.datasets import parquet_meta
+        from converter.io.xpt import write_xpt
+        from converter.model import Dataset
+        meta = parquet_meta(pq.read_schema(parquet), parquet)
+        chars = [v.name for v in meta.variables if v.type == "Char"]
+        data = pq.read_table(parquet, read_dictionary=chars).to_pandas()
+        write_xpt(Dataset(meta=meta, data=data), out, created=CREATED)
     elif writer == "pyreadstat":
         import pyarrow.parquet as pq
         import pyreadstat

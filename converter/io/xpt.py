@@ -141,23 +141,25 @@ def _is_utf8(encoding: str) -> bool:
 
 
 def _categories_arrow(values: pd.Series) -> pa.Array:
-    """The categories of a Categorical column as an Arrow string array (the dictionary)."""
-    return pa.array(values.cat.categories.astype(str).to_numpy(dtype=object), type=pa.string())
+    """The categories of a Categorical column as an Arrow string array, plus a trailing null
+    (the value of missing rows): the dictionary of the column's chunks."""
+    cats = values.cat.categories.astype(str).to_numpy(dtype=object)
+    return pa.array(np.append(cats, None), type=pa.string(), from_pandas=True)
 
 
 def _as_arrow(values: pd.Series, dictionary: pa.Array | None = None) -> pa.Array:
     """A Char column chunk as an Arrow string (or dictionary) array; no copy when possible.
 
-    For a Categorical chunk, ``dictionary`` is its categories as built once for the whole
-    column by ``_categories_arrow`` (built here when not given).
+    A Categorical chunk becomes a dictionary array over ``dictionary`` (its categories and a
+    trailing null, as built once for the whole column by ``_categories_arrow``; built here
+    when not given), missing rows pointing at the null: no validity bitmap to build.
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
         if dictionary is None:
             dictionary = _categories_arrow(values)
-        missing = codes < 0
-        indices = pa.array(codes, mask=missing) if missing.any() else pa.array(codes)
-        return pa.DictionaryArray.from_arrays(indices, dictionary)
+        indices = np.where(codes < 0, np.int32(len(dictionary) - 1), codes)
+        return pa.DictionaryArray.from_arrays(pa.array(indices), dictionary)
     try:
         return pa.array(values.to_numpy(dtype=object) if values.dtype == object else values,
                         type=pa.string(), from_pandas=True)
