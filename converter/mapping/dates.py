@@ -204,7 +204,7 @@ def to_date(iso: pd.Series, codes: tuple[np.ndarray, pd.Series] | None = None) -
 
     Works on the distinct values (``codes`` may pass a cached factorisation).
     """
-    from converter.mapping.fast import factorize
+    from converter.mapping.fast import factorize, text_match
 
     s = iso if isinstance(iso, pd.Series) else pd.Series(iso, dtype=object)
     if codes is None:
@@ -214,7 +214,8 @@ def to_date(iso: pd.Series, codes: tuple[np.ndarray, pd.Series] | None = None) -
         c, uniques = codes
     u = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
     head = u.astype(str).str[:10]
-    full = head.str.fullmatch(r"\d{4}-\d{2}-\d{2}") & u.notna()
+    full = pd.Series(text_match(head.where(u.notna()), r"\d{4}-\d{2}-\d{2}", full=True),
+                     index=u.index)
     conv = pd.to_datetime(head.where(full), format="%Y-%m-%d", errors="coerce")
     arr = np.append(conv.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT"))
     return pd.Series(arr[c], index=s.index)

@@ -340,7 +340,14 @@ def _checks(study: Study, doms: dict[str, _Domain], frames: dict[str, pd.DataFra
                           codes=d.codes)
         if m.unique and all(v in out for v in m.unique):
             keys = [ctx.var_codes(v)[0] for v in m.unique]
-            dup = pd.DataFrame(dict(enumerate(keys))).duplicated(keep=False).to_numpy()
+            sizes = [int(k.max()) + 2 if len(k) else 1 for k in keys]   # codes -1 .. max
+            if np.prod([float(x) for x in sizes]) < 2.0 ** 62:   # exact: one integer key
+                composite = np.zeros(len(out), dtype=np.int64)
+                for k, size in zip(keys, sizes):
+                    composite = composite * size + (k + 1)
+                dup = pd.Series(composite).duplicated(keep=False).to_numpy()
+            else:
+                dup = pd.DataFrame(dict(enumerate(keys))).duplicated(keep=False).to_numpy()
             if dup.any():
                 key = out.loc[dup, m.unique].astype(str).agg(" ".join, axis=1)
                 full = pd.Series(None, index=out.index, dtype=object)

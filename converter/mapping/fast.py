@@ -165,6 +165,21 @@ def broadcast(values: np.ndarray, codes: np.ndarray, index: pd.Index) -> pd.Seri
     return _broadcast(values, codes, index)[2]
 
 
+def text_match(values, pattern: str, *, full: bool = False) -> np.ndarray:
+    """Whether ``pattern`` matches at the start of each value (``full``: the whole value),
+    run by Arrow's regex engine over all values at once (``\\d`` means 0-9). Missing values
+    and values that are not text never match."""
+    arr = np.asarray(values, dtype=object)
+    try:
+        text = pa.array(arr, type=pa.string(), from_pandas=True)
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        keep = np.fromiter((isinstance(v, str) for v in arr), dtype=bool, count=len(arr))
+        text = pa.array(np.where(keep, arr, None), type=pa.string(), from_pandas=True)
+    rx = f"^(?:{pattern})$" if full else f"^(?:{pattern})"
+    hit = pc.match_substring_regex(text, rx)
+    return pc.fill_null(hit, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
 def utf8_lengths(s: pd.Series) -> np.ndarray:
     """Byte length of each value in UTF-8 (0 for missing), computed by Arrow. Values that are
     not text (a number in an object column) are measured as their text."""

@@ -107,7 +107,7 @@ def reconcile(study: Study, sources: dict[str, pd.DataFrame], doms: list,
 
 def by_file(recon: pd.DataFrame) -> pd.DataFrame:
     """The per-source reconciliation summed per file (ODM item groups of one file together)."""
-    out = recon.groupby("source_file", sort=True).agg(
+    out = recon.groupby("source_file", sort=True, observed=True).agg(
         raw_records=("raw_records", "sum"), mapped=("mapped", "sum"),
         rejected=("rejected", "sum"),
         reason=("reason", lambda r: "; ".join(x for x in r if x))).reset_index()

@@ -150,7 +150,7 @@ def subject_dates(rule, frames: dict[str, pd.DataFrame], study) -> pd.Series:
         frame = frame[evaluate_all(rule.where, ctx).to_numpy()]
     vals = plain_frame(frame[["USUBJID", rule.variable]]).dropna()
     vals = vals[vals[rule.variable].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")]
-    return vals.groupby("USUBJID")[rule.variable].agg("min" if rule.pick == "first" else "max")
+    return vals.groupby("USUBJID", observed=True)[rule.variable].agg("min" if rule.pick == "first" else "max")
 
 
 def build_se(study, frames, issues) -> pd.DataFrame:
@@ -183,12 +183,12 @@ def build_se(study, frames, issues) -> pd.DataFrame:
                                                              study)).to_numpy()
     se["SESTDTC"] = starts
     se = se[se["SESTDTC"].notna()].sort_values(["USUBJID", "TAETORD"], kind="mergesort")
-    nxt = se.groupby("USUBJID")["SESTDTC"].shift(-1)
+    nxt = se.groupby("USUBJID", observed=True)["SESTDTC"].shift(-1)
     end = ends.reindex(se.index)
     se["SEENDTC"] = nxt.where(nxt.notna(), end)
     se["STUDYID"] = study.config.study_id
     se["DOMAIN"] = "SE"
-    se["SESEQ"] = (se.groupby("USUBJID").cumcount() + 1).astype("float64")
+    se["SESEQ"] = (se.groupby("USUBJID", observed=True).cumcount() + 1).astype("float64")
     return se[SE_COLUMNS + [SRC_FILE, SRC_ROW]].reset_index(drop=True)
 
 
@@ -229,11 +229,12 @@ def build_sv(study, frames, issues) -> pd.DataFrame:
     allv = allv.assign(_row=row_num).sort_values(["USUBJID", "VISITNUM", SRC_FILE, "_row",
                                                   SRC_ROW], kind="mergesort")
     allv["_ref"] = allv[SRC_FILE].astype(str) + ":" + allv[SRC_ROW].astype(str)
-    g = allv.groupby(["USUBJID", "VISITNUM"], sort=True)
+    g = allv.groupby(["USUBJID", "VISITNUM"], sort=True, observed=True)
     sv = g.agg(VISIT=("VISIT", "first"),
                **{SRC_FILE: (SRC_FILE, lambda f: "; ".join(dict.fromkeys(f))),
                   SRC_ROW: ("_ref", "; ".join)}).reset_index()
-    dated = allv[full].groupby(["USUBJID", "VISITNUM"], sort=True)["date"].agg(["min", "max"])
+    dated = allv[full].groupby(["USUBJID", "VISITNUM"], sort=True,
+                                  observed=True)["date"].agg(["min", "max"])
     key = pd.MultiIndex.from_frame(sv[["USUBJID", "VISITNUM"]])
     span = dated.reindex(key)
     sv["SVSTDTC"] = span["min"].astype(object).where(span["min"].notna(), None).to_numpy()

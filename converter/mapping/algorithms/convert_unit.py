@@ -76,7 +76,7 @@ def run(p: ConvertUnit, ctx: StepContext) -> pd.Series:
         t_codes, tests = np.zeros(n, dtype=np.int64), pd.Series([ANY], dtype=object)
     # resolve each distinct (test, unit) pair once
     pairs = pd.DataFrame({"t": t_codes, "u": u_codes})
-    kc = pairs.groupby(["t", "u"], sort=False).ngroup().to_numpy()
+    kc = pairs.groupby(["t", "u"], sort=False, observed=True).ngroup().to_numpy()
     first = pairs.drop_duplicates()
     unit_of = take(units.to_numpy(dtype=object), first["u"].to_numpy())
     test_of = take(tests.to_numpy(dtype=object), first["t"].to_numpy())

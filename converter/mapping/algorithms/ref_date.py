@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import Field, field_validator
 
 from converter.mapping.base import Strict
-from converter.mapping.fast import clean_uniques, factorize
+from converter.mapping.fast import clean_uniques, factorize, text_match
 from converter.mapping.steps import (
     AlgorithmSpec,
     Condition,
@@ -62,7 +62,7 @@ def _best_per_subject(subj: pd.Series, dtc: pd.Series, mask, p: RefDate) -> pd.D
     du = clean_uniques(du)
     ok = du.notna()
     if not p.partial:
-        ok &= du.astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")
+        ok &= text_match(du.where(ok), r"\d{4}-\d{2}-\d{2}")
     valid_d = np.append(ok.to_numpy(dtype=bool), False)
     valid_s = np.append(pd.notna(su), False)
     keep = valid_d[dc] & valid_s[sc]

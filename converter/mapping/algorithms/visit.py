@@ -95,7 +95,7 @@ def _number_unscheduled(num: pd.Series, unsched: pd.Series, subj: pd.Series,
                         direction="backward")
     hit["prev"] = hit["prev"].fillna(0.0)
     hit = hit.sort_values(["subj", "prev", "date", "row"])
-    hit["k"] = hit.groupby(["subj", "prev"]).cumcount() + 1
+    hit["k"] = hit.groupby(["subj", "prev"], observed=True).cumcount() + 1
     out = num.to_numpy().copy()
     out[hit["row"].to_numpy()] = (hit["prev"] + hit["k"] / 100).round(2).to_numpy()
     return pd.Series(out, index=num.index, dtype="float64")
