@@ -76,6 +76,20 @@ def take(values: np.ndarray | pd.Series, codes: np.ndarray, missing: object = No
 
 def clean_uniques(u: pd.Series, strip: bool = True) -> pd.Series:
     """Text of distinct values; blank (after strip) becomes None."""
+    if strip and u.dtype == object and len(u) > 1000:
+        # many distinct values (dates with times, identifiers): those that begin and end with
+        # a letter or digit are already clean; only the others go through str.strip
+        arr = u.to_numpy(dtype=object)
+        ok = text_match(arr, r"[0-9A-Za-z](?:.*[0-9A-Za-z])?", full=True)
+        if ok.any():
+            out = arr.copy()
+            if not ok.all():
+                out[~ok] = _clean(u[~ok], strip).to_numpy(dtype=object)
+            return pd.Series(out, index=u.index, dtype=object)
+    return _clean(u, strip)
+
+
+def _clean(u: pd.Series, strip: bool) -> pd.Series:
     text = u.astype(str)
     if strip:
         text = text.str.strip()
