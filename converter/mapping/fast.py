@@ -110,18 +110,32 @@ def unique_apply(s: pd.Series, fn: Callable[[pd.Series], pd.Series],
     return pd.Series(take(arr, c), index=s.index)
 
 
+# what pd.to_numeric may read as a number (the test before parsing distinct values)
+NUMBER_SHAPE = r"(?i)\s*[-+]?((\d+\.?\d*|\.\d+)(e[-+]?\d+)?|inf|infinity)\s*"
+
+
 def sort_rank(c: np.ndarray, u: pd.Series, numeric: bool = False) -> np.ndarray:
     """Codes re-numbered so that their order is the sorted order of the values (missing last).
 
     With ``numeric`` the uniques are compared as numbers when all of them are numbers.
     """
     key = u
-    if numeric or u.dtype != object:
+    # numbers as numbers only if every distinct value is one (a cheap shape test first:
+    # identifiers such as 'L0000001' are not parsed value by value)
+    if u.dtype != object or (numeric and text_match(u.to_numpy(dtype=object), NUMBER_SHAPE,
+                                                    full=True).all()):
         num = pd.to_numeric(u, errors="coerce")
         if num.notna().all():
             key = num
-    order = np.argsort(key.to_numpy(dtype=object if key.dtype == object else None),
-                       kind="stable") if len(u) else np.array([], dtype=np.int64)
+    if not len(u):
+        order = np.array([], dtype=np.int64)
+    elif key.dtype == object and pd.api.types.infer_dtype(key, skipna=False) == "string":
+        # text: Arrow's sort (UTF-8 byte order is code point order, as Python compares str)
+        order = pc.sort_indices(pa.array(key.to_numpy(dtype=object), type=pa.string())
+                                ).to_numpy().astype(np.int64)
+    else:
+        order = np.argsort(key.to_numpy(dtype=object if key.dtype == object else None),
+                           kind="stable")
     rank = np.empty(len(u) + 1, dtype=np.int64)
     rank[order] = np.arange(len(u))
     rank[-1] = len(u)  # missing sorts last
