@@ -15,7 +15,6 @@ from pydantic import Field, field_validator
 
 from converter.mapping.base import Strict
 from converter.mapping.fast import Codes, factorize
-from converter.mapping.fast import take as take_values
 from converter.mapping.mixed import as_text, kind_of
 from converter.mapping.steps import (
     AlgorithmSpec,
@@ -67,11 +66,7 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
     if p.else_ is not None:
         branches.append((np.ones(n, dtype=bool), p.else_))
     kinds: set[str | None] = set()
-    # the result is assembled as codes into the distinct values of every branch: no
-    # column-sized object arrays are written branch by branch
-    codes = np.full(n, -1, dtype=np.int64)
-    distinct: list[np.ndarray] = []
-    offset = 0
+    results: list[tuple[np.ndarray, pd.Series]] = []
     for mask, step in branches:
         take = mask & todo
         todo &= ~take
@@ -93,17 +88,27 @@ def run(p: Conditional, ctx: StepContext) -> pd.Series:
         if values.dtype != object and take.all():
             return values
         kinds.add(kind_of(values))
+        results.append((take, values))
+    # numbers from some branches: a float column, or text when they mix with text (mixed.py)
+    kinds -= {None}
+    if kinds == {"number"}:
+        out = np.full(n, np.nan)
+        for take, values in results:
+            out[take] = (values.to_numpy(dtype=np.float64) if values.dtype.kind in "fiu" else
+                         pd.to_numeric(values.astype(object), errors="coerce").to_numpy(
+                             dtype=np.float64))
+        return pd.Series(out, index=ctx.out.index, dtype="float64")
+    # text: assembled as codes into the distinct values of every branch (no column-sized
+    # object arrays written branch by branch)
+    codes = np.full(n, -1, dtype=np.int64)
+    distinct: list[np.ndarray] = []
+    offset = 0
+    for take, values in results:
         c, u = factorize(values)
         codes[take] = np.where(c >= 0, c + offset, -1)
         distinct.append(np.asarray(u, dtype=object))
         offset += len(u)
     uniques = np.concatenate(distinct) if distinct else np.empty(0, dtype=object)
-    # numbers from some branches: a float column, or text when they mix with text (mixed.py)
-    kinds -= {None}
-    if kinds == {"number"}:
-        nums = pd.to_numeric(pd.Series(uniques, dtype=object), errors="coerce")
-        return pd.Series(take_values(nums.to_numpy(dtype=np.float64), codes),
-                         index=ctx.out.index, dtype="float64")
     if "number" in kinds:
         uniques = as_text(uniques)
     else:
