@@ -856,6 +856,18 @@ _XLSX_REF = re.compile(r"([A-Z]{1,3})[1-9][0-9]*\Z")
 
 
 def _xlsx_rows_fast(p: Path, wb, ws) -> list[list]:
+    """:func:`_xlsx_stream_rows`, leaving no lxml error behind when it gives up."""
+    try:
+        return _xlsx_stream_rows(p, wb, ws)
+    except Exception:
+        # lxml keeps parse errors in a thread-wide log that later parsers report as their
+        # own (XMLSyntaxError.error_log): clear it before openpyxl's path takes over
+        from lxml import etree
+        etree.clear_error_log()
+        raise
+
+
+def _xlsx_stream_rows(p: Path, wb, ws) -> list[list]:
     """The rows :func:`_xlsx_rows_openpyxl` gives, from one streaming lxml pass over the
     worksheet XML (safe parser settings) instead of openpyxl's per-cell objects.
 
