@@ -20,12 +20,13 @@ the same member name and label. Reading the parts in order and concatenating giv
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import queue
 import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import datetime
 from pathlib import Path
 
@@ -699,33 +700,51 @@ def _emit(source, path: Path, planned: dict[str, int], created: datetime, modifi
         per_file = room // row_len
         k = -(-n // per_file)
         targets = [path.with_name(f"{path.stem}{i + 1}{path.suffix}") for i in range(k)]
-    with contextlib.ExitStack() as stack:
-        handles: list = []
-        counts: list[int] = []
+    # file writes run in one background thread (in order), overlapping the encoding of the
+    # next chunk; at most two chunks wait to be written
+    writes: collections.deque = collections.deque()
+    io = ThreadPoolExecutor(max_workers=1)
 
-        def open_part() -> None:
-            fh = stack.enter_context(atomic_write(targets[len(handles)], "wb"))
-            fh.write(head)
-            handles.append(fh)
-            counts.append(0)
+    def write(fh, data) -> None:
+        writes.append(io.submit(fh.write, data))
+        while len(writes) > 2:
+            writes.popleft().result()
 
-        open_part()
-        pool = stack.enter_context(ThreadPoolExecutor(max_workers=THREADS)) if THREADS > 1 \
-            else None
-        cache: dict = {}      # encoded dictionaries of the columns, kept across chunks
-        for offset, batch in _prefetch(source.batches(chunk_rows)):
-            block = _encode_batch(meta, batch, offset, widths, positions, row_len, encoding,
-                                  mode, issues, pool, cache)
-            done = 0
-            while done < len(block):
-                if counts[-1] == per_file:
-                    handles[-1].write(b" " * _pad(counts[-1] * row_len))
-                    open_part()
-                take = min(len(block) - done, per_file - counts[-1])
-                handles[-1].write(block[done:done + take].data)
-                counts[-1] += take
-                done += take
-        handles[-1].write(b" " * _pad(counts[-1] * row_len))
+    try:
+        with contextlib.ExitStack() as stack:
+            handles: list = []
+            counts: list[int] = []
+
+            def open_part() -> None:
+                fh = stack.enter_context(atomic_write(targets[len(handles)], "wb"))
+                write(fh, head)
+                handles.append(fh)
+                counts.append(0)
+
+            try:
+                open_part()
+                pool = stack.enter_context(ThreadPoolExecutor(max_workers=THREADS)) \
+                    if THREADS > 1 else None
+                cache: dict = {}      # encoded dictionaries of the columns, kept across chunks
+                for offset, batch in _prefetch(source.batches(chunk_rows)):
+                    block = _encode_batch(meta, batch, offset, widths, positions, row_len,
+                                          encoding, mode, issues, pool, cache)
+                    done = 0
+                    while done < len(block):
+                        if counts[-1] == per_file:
+                            write(handles[-1], b" " * _pad(counts[-1] * row_len))
+                            open_part()
+                        take = min(len(block) - done, per_file - counts[-1])
+                        write(handles[-1], block[done:done + take].data)
+                        counts[-1] += take
+                        done += take
+                write(handles[-1], b" " * _pad(counts[-1] * row_len))
+                while writes:
+                    writes.popleft().result()
+            finally:
+                wait(list(writes))    # no write still running when the files are closed
+    finally:
+        io.shutdown(wait=True)
     return targets
 
 
