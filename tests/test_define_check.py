@@ -142,6 +142,20 @@ def test_not_well_formed_xml_is_a_located_problem(tmp_path, run_cli):
     assert run_cli(str(path)).returncode == 1
 
 
+def test_syntax_lines_are_this_files_after_earlier_failed_parses(tmp_path):
+    # lxml keeps a thread-wide error log: a failed parse of another document earlier in the
+    # same thread must not leak its line numbers into this file's problems
+    from lxml import etree
+
+    from converter.io.safe_xml import safe_parser
+    with pytest.raises(etree.XMLSyntaxError):
+        etree.fromstring(b"<a>\n\n\n\n\n\n<b></a>", safe_parser())
+    path = tmp_path / "bad.xml"
+    path.write_text('<?xml version="1.0"?>\n<ODM>\n  <Study>\n</ODM>\n', encoding="utf-8")
+    problems = check_define_problems(path)
+    assert [p.line for p in problems] == [4]
+
+
 def test_entities_are_not_resolved(tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-VALUE", encoding="utf-8")

@@ -312,10 +312,13 @@ def check_define_problems(path: str | os.PathLike, schema_dir: str | os.PathLike
     except OSError as exc:
         raise InputError(f"cannot read define file: {exc.strerror}", file=str(path)) from exc
     schemas = find_schemas(schema_dir)
+    parser = safe_parser()
     try:
-        tree = etree.ElementTree(etree.fromstring(data, safe_parser()))
+        tree = etree.ElementTree(etree.fromstring(data, parser))
     except etree.XMLSyntaxError as exc:
-        entries = list(exc.error_log) or []
+        # the parser's own log: exc.error_log is lxml's thread-wide log, which can still hold
+        # entries of earlier failed parses (of other files) in the same thread
+        entries = list(parser.error_log) or []
         if not entries:
             return [Problem(exc.lineno or 0, "DEF.XML.SYNTAX", exc.msg)]
         return sorted({Problem(e.line, "DEF.XML.SYNTAX", e.message) for e in entries})
