@@ -354,3 +354,15 @@ def test_xlsx_fast_sheet_selection(tmp_path, monkeypatch):
     wb.save(tmp_path / "x.xlsx")
     assert assert_same(tmp_path / "x.xlsx", monkeypatch, fast=True, sheet="Labs")["B"].tolist() \
         == ["x"]
+
+
+def test_xlsx_stale_dimension_loses_nothing(tmp_path):
+    # the sheet declares A1 only but holds A1:B2: every cell is read, fast path or not
+    base = tmp_path / "base.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.append(["x"])
+    wb.save(base)
+    xml, _ = SHEETS["stale-dimension"]
+    frame = read_raw(rewrite(base, tmp_path / "lb.xlsx", xml, SHARED))
+    assert list(frame.columns[:2]) == ["ID", "TERM"]
+    assert frame[["ID", "TERM"]].values.tolist() == [["1", "2"]]

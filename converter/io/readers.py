@@ -794,6 +794,9 @@ def _read_xlsx(p: Path, name: str, sheet: str | int | None) -> pd.DataFrame:
                              hint=f"sheets are {titles}")
         label = f"{name}[{title}]"
         ws = wb[title]
+        # openpyxl's read-only mode trusts the sheet's <dimension> and silently drops rows and
+        # cells outside it; a stale dimension (written by some exporters) must not lose data
+        ws.reset_dimensions()
         merged = _xlsx_merged_ranges(p, title)
         if merged:
             ref = merged[0]
