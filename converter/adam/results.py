@@ -139,7 +139,7 @@ def lab_over_time_table(bds: pd.DataFrame, paramcd: str, *, group: str = "TRT01P
     data = bds.loc[(bds["PARAMCD"] == paramcd) & bds["AVAL"].notna() & bds[x].notna()]
     if mask is not None:
         data = data.loc[mask.reindex(data.index).fillna(False).astype(bool)]
-    g = data.groupby([group, x, x_label], sort=True)["AVAL"]
+    g = data.groupby([group, x, x_label], sort=True, observed=True)["AVAL"]
     out = pd.DataFrame({"n": g.size(), "median": g.median(), "q1": g.quantile(0.25),
                         "q3": g.quantile(0.75)}).reset_index()
     out.insert(0, "PARAMCD", paramcd)

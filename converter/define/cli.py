@@ -118,7 +118,7 @@ def define_cmd(data_dir: Path, standard: str, study_dir: Path, out_dir: Path | N
     for p in paths:
         console.info(f"wrote {p}")
     df = issues.to_frame()
-    for (rule, severity), group in df.groupby(["rule_id", "severity"], sort=True):
+    for (rule, severity), group in df.groupby(["rule_id", "severity"], sort=True, observed=True):
         console.info(f"{severity}: {rule}: {len(group)} issue(s), e.g. "
                      f"{group['message'].iloc[0]}")
         for message in group["message"]:  # metadata issues: one per variable at most

@@ -709,7 +709,7 @@ class _Builder:
         if (ds, by) not in self._groups:       # shared by every result variable of a dataset
             keys = data[by]
             key_text = keys.astype(str).where(keys.notna(), "")
-            positions = {k: v for k, v in key_text.groupby(key_text, sort=True).indices.items()
+            positions = {k: v for k, v in key_text.groupby(key_text, sort=True, observed=True).indices.items()
                          if k != ""}
             self._groups[(ds, by)] = (key_text, positions)
         key_text, positions = self._groups[(ds, by)]

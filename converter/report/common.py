@@ -101,7 +101,7 @@ def merge_rule_tables(table: pd.DataFrame) -> pd.DataFrame:
     if not table["rule_id"].duplicated().any():
         return table
     rows = []
-    for rule_id, group in table.groupby("rule_id", sort=False):
+    for rule_id, group in table.groupby("rule_id", sort=False, observed=True):
         first = group.iloc[0].to_dict()
         state = min(group["state"], key=lambda s: _STATE_ORDER.get(s, 9))
         ran = group[group["state"] == state]

@@ -34,7 +34,7 @@ def write_junit(data: ReportData, path: Path) -> Path:
     issues = data.issues
     live = issues[issues["waived"].isna()]
     failing = live[live["severity"].map(SEVERITY_RANK) >= rank]
-    by_rule = dict(tuple(failing.groupby("rule_id", sort=False)))
+    by_rule = dict(tuple(failing.groupby("rule_id", sort=False, observed=True)))
     suite = etree.Element("testsuite", name=xml_safe(data.title))
     n_fail = n_err = n_skip = 0
     cases = []
@@ -62,7 +62,7 @@ def write_junit(data: ReportData, path: Path) -> Path:
         cases.append(case)
     known = set(data.rules["rule_id"])
     extra = issues[~issues["rule_id"].isin(known)]
-    for (stage, rule_id), hits in extra.groupby(["stage", "rule_id"], sort=True, dropna=False):
+    for (stage, rule_id), hits in extra.groupby(["stage", "rule_id"], sort=True, dropna=False, observed=True):
         case = etree.Element("testcase", classname=f"{stage or 'log'}", name=xml_safe(str(rule_id)),
                              time="0")
         hits_failing = hits[hits.index.isin(failing.index)]

@@ -149,7 +149,7 @@ def _summary(ws, data: ReportData) -> None:
     for state in ("passed", "issues_found", "skipped", "execution_error"):
         ws.append([_cell(ws, state), _cell(ws, int(states.get(state, 0)))])
     ws.append([])
-    stages = data.issues.groupby("stage", dropna=False).size()
+    stages = data.issues.groupby("stage", dropna=False, observed=True).size()
     ws.append([_cell(ws, "stage", header=True), _cell(ws, "issues", header=True)])
     for stage, n in stages.items():
         ws.append([_cell(ws, stage or "(none)"), _cell(ws, int(n))])

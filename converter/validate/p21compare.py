@@ -45,8 +45,8 @@ def compare_with_p21(rules: pd.DataFrame, issues: pd.DataFrame, p21: pd.DataFram
     for rule_id, ids in zip(ran["rule_id"], ran["p21"]):
         for pid in [i.strip() for i in str(ids or "").split(",") if i.strip()]:
             covered.setdefault(pid, []).append(rule_id)
-    theirs = p21.groupby(["p21_id", "dataset"])["count"].sum()
-    ours = issues.groupby(["rule_id", "dataset"]).size()
+    theirs = p21.groupby(["p21_id", "dataset"], observed=True)["count"].sum()
+    ours = issues.groupby(["rule_id", "dataset"], observed=True).size()
     rows = []
     for pid in sorted(covered):
         for name in sorted(datasets):

@@ -269,7 +269,7 @@ def validate(datasets: Mapping[str, Dataset], *, spec: object = None, ct: object
                        "no finding; remove it or correct its scope", severity="notice",
                        stage=STAGE, value=waiver.label)
     n_waived = (frame.assign(w=waived).loc[lambda f: f["w"].notna()]
-                .groupby("rule_id").size()) if len(frame) else pd.Series(dtype=int)
+                .groupby("rule_id", observed=True).size()) if len(frame) else pd.Series(dtype=int)
     rows = []
     for rule in rule_list:
         state, reason = outcomes[rule.id].state(scoped[rule.id])

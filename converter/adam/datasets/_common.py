@@ -163,7 +163,7 @@ def keep_adsl_subjects(data: pd.DataFrame, adsl: pd.DataFrame, sdtm: Mapping[str
     in_dm = data["USUBJID"].isin(sdtm["DM"]["USUBJID"]) if "DM" in sdtm else \
         pd.Series(False, index=data.index)
     excluded = data.loc[~known & in_dm]
-    counts = excluded.groupby("USUBJID").size()
+    counts = excluded.groupby("USUBJID", observed=True).size()
     first = excluded.drop_duplicates("USUBJID")
     log_rows(issues, first, rule_id="ADAM.NOTINPOP", dataset=name, variable="USUBJID",
              value=first["USUBJID"].map(counts).astype(str) + f" {source} records",

@@ -40,7 +40,7 @@ def derive_var_extreme_flag(dataset: pd.DataFrame, by_vars: Sequence[str], order
     sub = dataset.loc[evaluate_mask(dataset, filter), keys]   # only the key columns: big frames
     ordered = sort_frame(sub, by_vars, order)
     if by_vars:
-        g = ordered.groupby(list(by_vars), dropna=False, sort=False)
+        g = ordered.groupby(list(by_vars), dropna=False, sort=False, observed=True)
         picked = (g.head(1) if mode == "first" else g.tail(1)).index
     else:
         picked = ordered.index[:1] if mode == "first" else ordered.index[-1:]
@@ -66,7 +66,7 @@ def derive_var_obs_number(dataset: pd.DataFrame, by_vars: Sequence[str], order: 
                               f"(e.g. {dup.to_dict('records')})")
     ordered = sort_frame(dataset[list(dict.fromkeys(keys))], by_vars, order)
     if by_vars:
-        num = ordered.groupby(list(by_vars), dropna=False, sort=False).cumcount() + 1
+        num = ordered.groupby(list(by_vars), dropna=False, sort=False, observed=True).cumcount() + 1
     else:
         num = pd.Series(np.arange(1, len(ordered) + 1), index=ordered.index)
     out = dataset.copy(deep=False)
@@ -87,7 +87,7 @@ def derive_extreme_records(dataset: pd.DataFrame, by_vars: Sequence[str], order:
     source = dataset if dataset_add is None else dataset_add
     require_columns(source, list(by_vars) + split_order(order)[0], what="derive_extreme_records")
     sub = sort_frame(source.loc[evaluate_mask(source, filter)], by_vars, order)
-    g = sub.groupby(list(by_vars), dropna=False, sort=False)
+    g = sub.groupby(list(by_vars), dropna=False, sort=False, observed=True)
     new = (g.head(1) if mode == "first" else g.tail(1)).copy()
     for var, value in (set_values_to or {}).items():
         new[var] = value

@@ -44,7 +44,7 @@ def derive_locf_records(dataset: pd.DataFrame, dataset_ref: pd.DataFrame, by_var
     ref = ref.merge(present.assign(_seen=True), on=by_vars + [order], how="left")
     missing = ref.loc[ref.pop("_seen").isna()].copy()
     if after_last_only:
-        last = obs.groupby(by_vars, dropna=False)[order].max().rename("_last").reset_index()
+        last = obs.groupby(by_vars, dropna=False, observed=True)[order].max().rename("_last").reset_index()
         missing = missing.merge(last, on=by_vars, how="inner")
         missing = missing.loc[missing[order] > missing.pop("_last")]
     if missing.empty:

@@ -31,7 +31,7 @@ def _pick(dataset_add: pd.DataFrame, by_vars: Sequence[str], order: Sequence[str
     if mode not in ("first", "last"):
         raise DerivationError(f"{what}: mode {mode!r} not 'first' or 'last'")
     ordered = sort_frame(dataset_add, by_vars, order or [])
-    g = ordered.groupby(list(by_vars), dropna=False, sort=False)
+    g = ordered.groupby(list(by_vars), dropna=False, sort=False, observed=True)
     return g.head(1) if mode == "first" else g.tail(1)
 
 
@@ -92,7 +92,7 @@ def derive_var_merged_exist_flag(dataset: pd.DataFrame, dataset_add: pd.DataFram
     require_columns(dataset_add, by_vars, what="derive_var_merged_exist_flag")
     cond = evaluate_mask(dataset_add, condition)
     keys = dataset_add[by_vars].assign(_hit=cond.to_numpy())
-    agg = keys.groupby(by_vars, dropna=False, sort=False)["_hit"].any().reset_index()
+    agg = keys.groupby(by_vars, dropna=False, sort=False, observed=True)["_hit"].any().reset_index()
     pos = match_rows(dataset, agg, by_vars)
     hit = agg["_hit"].to_numpy(dtype=bool)[np.where(pos >= 0, pos, 0)] if len(agg) else \
         np.zeros(len(dataset), dtype=bool)

@@ -64,7 +64,7 @@ def _extract(source: EventSource | CensorSource, datasets: Mapping[str, pd.DataF
     rec = rec.loc[rec["ADT"].notna()]
     seq_key = rec["SRCSEQ"] if mode == "first" else -rec["SRCSEQ"]
     rec = rec.assign(_seq=seq_key).sort_values(subject_keys + ["ADT", "_seq"], kind="mergesort")
-    g = rec.groupby(subject_keys, sort=False)
+    g = rec.groupby(subject_keys, sort=False, observed=True)
     rec = (g.head(1) if mode == "first" else g.tail(1)).drop(columns="_seq")
     rec["CNSR"] = float(source.censor)
     rec["_rank"] = rank
@@ -109,12 +109,12 @@ def derive_param_tte(dataset_adsl: pd.DataFrame, source_datasets: Mapping[str, p
     events = pd.concat([_extract(s, sources, subject_keys, i, "first")
                         for i, s in enumerate(event_conditions)], ignore_index=True)
     events = events.sort_values(subject_keys + ["ADT", "_rank"], kind="mergesort") \
-        .groupby(subject_keys, sort=False).head(1)
+        .groupby(subject_keys, sort=False, observed=True).head(1)
     censors = [_extract(s, sources, subject_keys, i, "last") for i, s in enumerate(censor_conditions)]
     if censors:
         cens = pd.concat(censors, ignore_index=True)
         cens = cens.sort_values(subject_keys + ["ADT", "_rank"], ascending=[True] * len(
-            subject_keys) + [False, True], kind="mergesort").groupby(subject_keys, sort=False).head(1)
+            subject_keys) + [False, True], kind="mergesort").groupby(subject_keys, sort=False, observed=True).head(1)
         cens = cens.merge(events[subject_keys].assign(_ev=True), on=subject_keys, how="left")
         cens = cens.loc[cens.pop("_ev").isna()]
         chosen = pd.concat([events, cens], ignore_index=True)

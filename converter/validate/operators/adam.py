@@ -42,9 +42,9 @@ def constant_within_group(ctx: Context, ds: Dataset, variable: str = "BASE",
     bad_keys = counts.index[counts > 1]
     if len(bad_keys) == 0:
         return None
-    listed = distinct[distinct["key"].isin(bad_keys)].groupby("key")["v"].agg(
+    listed = distinct[distinct["key"].isin(bad_keys)].groupby("key", observed=True)["v"].agg(
         lambda s: ", ".join(map(str, sorted(s.tolist()))))
-    first = pd.Series(np.arange(len(key)), index=key).groupby(level=0).min()
+    first = pd.Series(np.arange(len(key)), index=key).groupby(level=0, observed=True).min()
     rows = first.loc[listed.index].to_numpy()
     return findings(row=rows, variable=variable, value=listed.to_numpy(),
                     by=", ".join(groups))

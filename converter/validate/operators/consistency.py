@@ -35,9 +35,9 @@ def consistent_within(ctx: Context, ds: Dataset, variable: str, within: str) -> 
         return None
     hits = distinct[distinct["k"].isin(bad)]
     values = ds.data[var].to_numpy()
-    listed = hits.groupby("k")["row"].agg(
+    listed = hits.groupby("k", observed=True)["row"].agg(
         lambda r: ", ".join(sorted(map(str, values[r.to_numpy()]))))
-    first = hits.groupby("k")["row"].min()
+    first = hits.groupby("k", observed=True)["row"].min()
     rows = first.loc[listed.index].to_numpy()
     return findings(row=rows, variable=var, value=listed.to_numpy(),
                     within=key, within_value=ds.data[key].to_numpy()[rows])

@@ -160,7 +160,7 @@ def qualifier_parent_exists(ctx: Context, ds: Dataset) -> pd.DataFrame:
     idval = _stripped(ctx.text(ds, "IDVARVAL"))
     usubjid = _stripped(data["USUBJID"])
     problem = np.full(len(data), None, dtype=object)
-    groups = pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"], sort=True).indices
+    groups = pd.DataFrame({"d": rdomain, "v": idvar}).groupby(["d", "v"], sort=True, observed=True).indices
     for (dom, var), idx in groups.items():
         parent = ctx.get(dom) if dom else None
         if parent is None:
