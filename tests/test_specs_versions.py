@@ -179,6 +179,52 @@ def test_adamig13_attributes():
     assert all(adlb.variable(v).type == "Char" for v in ("ATOXGRL", "BTOXGRH", "ATOXDSCH"))
 
 
+# --- ADaMIG 1.2 -------------------------------------------------------------------------------
+# Source: the ADaMIG v1.2 (2019, ADaM model v2.1) ADSL and BDS variable tables as transcribed in
+# humanpred/cdiscdata, data-raw/ig_source/adamig_1.2/ (ADSL_Subject_Demographics_Variables.csv,
+# ADSL_Treatment_Variables.csv, ADSL_Treatment_Timing_Variables.csv,
+# ADSL_Subject_Level_Trial_Experience_Variables.csv, Analysis_Parameter_Variables.csv,
+# Timing_Variables_BDS_Datasets.csv, Time_To_Event_Variables_BDS_Datasets.csv,
+# Toxicity_Range_Variables_BDS_Datasets.csv); the toxicity grades Low/High as ADaMIG 1.2
+# variables also per insightsengineering/random.cdisc.data issue #205. (label, core, codelist)
+# in ADaMIG 1.2 for the cells where our 1.1 and 1.3 tables differ; AGEGRy/TRTxx in the IG table
+# are instantiated as AGEGR1/TRT01. Written by hand, not read from specs/.
+ADAMIG12_FACTS = {
+    ("ADSL", "ACTARM"): ("Description of Actual Arm", "Perm", None),
+    ("ADSL", "AGEGR1"): ("Pooled Age Group 1", "Perm", None),
+    ("ADSL", "AGEGR1N"): ("Pooled Age Group 1 (N)", "Perm", None),
+    ("ADSL", "TRTSDTM"): ("Datetime of First Exposure to Treatment", "Cond", None),
+    ("ADSL", "TRTSTMF"): ("Time of First Exposure Imput. Flag", "Cond", "TIMEFL"),
+    ("ADSL", "TRTEDTM"): ("Datetime of Last Exposure to Treatment", "Cond", None),
+    ("ADSL", "TRTETMF"): ("Time of Last Exposure Imput. Flag", "Cond", "TIMEFL"),
+    ("ADSL", "EOSSTT"): ("End of Study Status", "Perm", "SBJTSTAT"),
+    ("ADSL", "DCSREAS"): ("Reason for Discontinuation from Study", "Perm", None),
+    ("ADLB", "CHG"): ("Change from Baseline", "Perm", None),
+    ("ADLB", "PCHG"): ("Percent Change from Baseline", "Perm", None),
+    ("ADLB", "ADY"): ("Analysis Relative Day", "Perm", None),
+    ("ADLB", "ATM"): ("Analysis Time", "Perm", None),
+    ("ADLB", "ATOXGRL"): ("Analysis Toxicity Grade Low", "Perm", None),
+    ("ADLB", "ATOXGRH"): ("Analysis Toxicity Grade High", "Perm", None),
+    ("ADLB", "BTOXGRL"): ("Baseline Toxicity Grade Low", "Perm", None),
+    ("ADLB", "BTOXGRH"): ("Baseline Toxicity Grade High", "Perm", None),
+    ("ADLB", "ATOXDSCL"): ("Analysis Toxicity Description Low", "Perm", None),
+    ("ADLB", "ATOXDSCH"): ("Analysis Toxicity Description High", "Perm", None),
+    ("ADTTE", "ADY"): ("Analysis Relative Day", "Perm", None),
+    ("ADTTE", "STARTDT"): ("Time-to-Event Origin Date for Subject", "Perm", None),
+}
+
+
+def test_adamig12_attributes():
+    spec = load_spec("ADaMIG 1.2")
+    for (ds, var), (label, core, codelist) in ADAMIG12_FACTS.items():
+        meta = spec.dataset(ds).variable(var)
+        assert meta is not None, (ds, var)
+        assert (meta.label, meta.core, meta.codelist or None) == (label, core, codelist), (ds, var)
+    adlb = spec.dataset("ADLB")
+    assert adlb.names.index("ATOXGRL") == adlb.names.index("BNRIND") + 1
+    assert all(adlb.variable(v).type == "Char" for v in ("ATOXGRL", "BTOXGRH", "ATOXDSCH"))
+
+
 def test_adam_versions_differ_only_where_documented():
     v11, v12, v13 = (load_spec(f"ADaMIG {v}") for v in ("1.1", "1.2", "1.3"))
 
@@ -186,18 +232,26 @@ def test_adam_versions_differ_only_where_documented():
         return {(d, v.name): (v.label, v.type, v.core, v.codelist, v.format)
                 for d, m in spec.datasets.items() for v in m.variables}
     t11, t12, t13 = table(v11), table(v12), table(v13)
-    # ADaMIG 1.2: no variable-level difference could be verified (see docs/specs.md)
-    assert t12 == t11
+    tox = {("ADLB", v) for v in ("ATOXGRL", "ATOXGRH", "BTOXGRL", "BTOXGRH", "ATOXDSCL",
+                                 "ATOXDSCH")}
     changed = {k for k in t11 if t13.get(k) != t11[k]}
     added = set(t13) - set(t11)
     assert not set(t11) - set(t13)
-    assert added == {("ADLB", v) for v in ("ATOXGRL", "ATOXGRH", "BTOXGRL", "BTOXGRH",
-                                           "ATOXDSCL", "ATOXDSCH")}
+    assert added == tox
     assert changed == {k for k in ADAMIG13_FACTS if k in t11 and ADAMIG13_FACTS[k][1] != t11[k][2]
                        } | {("ADSL", "EOSSTT")}
+    # ADaMIG 1.2 against 1.1: every difference is one of the verified 1.2 facts
+    assert set(t12) - set(t11) == tox and not set(t11) - set(t12)
+    changed12 = {k for k in t11 if t12[k] != t11[k]}
+    assert changed12 == {k for k in ADAMIG12_FACTS if k in t11 and
+                         (ADAMIG12_FACTS[k][1], ADAMIG12_FACTS[k][2]) != (t11[k][2], t11[k][3])}
+    # ADaMIG 1.2 against 1.3: only the cores that 1.3 made conditional (ADY, ATM)
+    assert {k for k in t13 if t12[k] != t13[k]} == {("ADLB", "ADY"), ("ADLB", "ATM"),
+                                                    ("ADTTE", "ADY")}
     # OCCDS (ADAE) is described by the separate OCCDS document: unchanged
-    assert [v.name for v in v13.dataset("ADAE").variables] == \
-        [v.name for v in v11.dataset("ADAE").variables]
+    for spec in (v12, v13):
+        assert [v.name for v in spec.dataset("ADAE").variables] == \
+            [v.name for v in v11.dataset("ADAE").variables]
 
 
 # --- end to end ---------------------------------------------------------------------------------
