@@ -67,6 +67,23 @@ def test_epoch_01_element_containing_the_date():
     assert values(got) == [None, "SCREENING", "TREATMENT", None]
 
 
+def test_epoch_02_times_count_when_both_sides_have_one():
+    # treatment starts 2014-01-10 at 11:10 for S1 (date only for S2): a sample taken that day
+    # at 08:35 is still screening; without a time on one side the comparison is by date
+    se = pd.DataFrame({"USUBJID": ["S1", "S1", "S2", "S2"],
+                       "SESTDTC": ["2014-01-01", "2014-01-10T11:10", "2014-01-01", "2014-01-10"],
+                       "EPOCH": ["SCREENING", "TREATMENT", "SCREENING", "TREATMENT"],
+                       "TAETORD": [1.0, 2.0, 1.0, 2.0]})
+    got, _ = run({"target": "EPOCH", "algorithm": "epoch", "dtc": "DTC"},
+                 raw(A=list(range(6))),
+                 {"USUBJID": ["S1", "S1", "S1", "S1", "S2", "S2"],
+                  "DTC": ["2014-01-10T08:35", "2014-01-10T11:10", "2014-01-10",
+                          "2014-01-10T11:10:30", "2014-01-10T08:35", "2014-01-09T23:59"]},
+                 frames={"SE": se})
+    assert values(got) == ["SCREENING", "TREATMENT", "TREATMENT", "TREATMENT", "TREATMENT",
+                           "SCREENING"]
+
+
 def test_baseline_flag_01_last_non_missing_on_or_before_reference():
     dm = raw(USUBJID=["S1", "S2"], RFXSTDTC=["2014-01-10", "2014-01-10T09:00"])
     got, _ = run({"target": "LBBLFL", "algorithm": "baseline_flag", "by": ["USUBJID", "TC"],

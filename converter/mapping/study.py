@@ -83,11 +83,16 @@ class Arm(Strict):
 
 
 class ElementDate(Strict):
-    """A per-subject date from a mapped domain: the first/last complete ``variable``."""
+    """A per-subject date from a mapped domain: the first/last complete ``variable``.
+
+    ``precision: date`` keeps only the date (an element that starts at a visit day rather than
+    at the moment of one of its records: a sample drawn before the vital signs of that visit
+    still belongs to it)."""
 
     domain: str
     variable: str
     pick: Literal["first", "last"] = "first"
+    precision: Literal["datetime", "date"] = "datetime"
     where: list[Condition] = []
 
     @field_validator("where", mode="before")

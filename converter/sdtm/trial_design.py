@@ -150,7 +150,9 @@ def subject_dates(rule, frames: dict[str, pd.DataFrame], study) -> pd.Series:
         frame = frame[evaluate_all(rule.where, ctx).to_numpy()]
     vals = plain_frame(frame[["USUBJID", rule.variable]]).dropna()
     vals = vals[vals[rule.variable].astype(str).str.match(r"^\d{4}-\d{2}-\d{2}")]
-    return vals.groupby("USUBJID", observed=True)[rule.variable].agg("min" if rule.pick == "first" else "max")
+    got = vals.groupby("USUBJID", observed=True)[rule.variable].agg(
+        "min" if rule.pick == "first" else "max")
+    return got.str[:10] if getattr(rule, "precision", "datetime") == "date" else got
 
 
 def build_se(study, frames, issues) -> pd.DataFrame:
