@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from converter.columns import decoded
 from converter.errors import InputError
 from converter.model import SRC_FILE, SRC_ROW
 
@@ -562,21 +563,13 @@ def _read_delimited(p: Path, name: str, delimiter: str | None, encoding: str | N
         if not isinstance(cat, pd.Categorical):     # no rows: Arrow gives plain strings
             cat = pd.Categorical(np.asarray(cat, dtype=object))
         data[names[i]] = (_drop_category(cat, header[f"f{i}"]) if categorical
-                          else _decode(cat))
+                          else decoded(cat))
     del converted
     n_out = len(rows)
     data[SRC_FILE] = (pd.Categorical.from_codes(np.zeros(n_out, dtype=np.int8), [name])
                       if categorical else np.full(n_out, name, dtype=object))
     data[SRC_ROW] = rows.to_numpy(zero_copy_only=False)   # unique: text, one object each
     return pd.DataFrame(data, index=pd.RangeIndex(n_out), copy=False)
-
-
-def _decode(cat: pd.Categorical) -> np.ndarray:
-    """Categorical -> object array of str/None; equal values share one str object."""
-    values = np.empty(len(cat.categories) + 1, dtype=object)
-    values[:-1] = cat.categories.to_numpy(dtype=object)
-    values[-1] = None
-    return values.take(cat.codes)          # code -1 (missing) takes the last entry: None
 
 
 def _drop_category(cat: pd.Categorical, value: str | None) -> pd.Categorical:

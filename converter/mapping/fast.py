@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from converter.columns import decoded
+
 
 def factorize(s: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """(codes, uniques): codes are int64 with -1 for missing; uniques an object Series.
@@ -49,9 +51,7 @@ def plain(s: pd.Series) -> pd.Series:
     For code that needs ordinary pandas semantics (group-wise min/max, setting new values)."""
     if not isinstance(s.dtype, pd.CategoricalDtype):
         return s
-    cats = np.asarray(s.cat.categories, dtype=object)
-    return pd.Series(take(cats, s.cat.codes.to_numpy().astype(np.int64)), index=s.index,
-                     name=s.name, dtype=object)
+    return pd.Series(decoded(s), index=s.index, name=s.name, dtype=object)
 
 
 def plain_frame(frame: pd.DataFrame) -> pd.DataFrame:

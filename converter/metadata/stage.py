@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from converter.columns import decoded
 from converter.issues import IssueLog
 from converter.metadata.missing import from_codes
 from converter.metadata.spec import Spec, load_spec
@@ -68,11 +69,11 @@ def _seq_column(name: str, columns) -> str | None:
 def _context(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     """Provenance columns (usubjid, seq, source_file, source_row) for per-row issues."""
     ctx = pd.DataFrame(index=frame.index)
-    ctx["usubjid"] = _object_values(frame["USUBJID"]) if "USUBJID" in frame else None
+    ctx["usubjid"] = decoded(frame["USUBJID"]) if "USUBJID" in frame else None
     seq = _seq_column(name, frame.columns)
     ctx["seq"] = pd.to_numeric(frame[seq], errors="coerce") if seq else None
     for col, src in (("source_file", SRC_FILE), ("source_row", SRC_ROW)):
-        ctx[col] = _object_values(frame[src]) if src in frame else None
+        ctx[col] = decoded(frame[src]) if src in frame else None
     return ctx
 
 
@@ -173,15 +174,6 @@ def _to_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray, bool]:
 def _categorical(codes: np.ndarray, cats: np.ndarray) -> pd.Categorical:
     dtype = pd.CategoricalDtype(pd.Index(cats, dtype=object))
     return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
-
-
-def _object_values(values: pd.Series) -> np.ndarray:
-    """Object array of a column, None for missing (as object text columns hold them)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        out = np.append(np.asarray(values.cat.categories, dtype=object), None)[codes]
-        return out
-    return values.to_numpy()
 
 
 def _num_ranks(values: np.ndarray) -> tuple[np.ndarray, int]:
@@ -473,11 +465,11 @@ def apply_metadata(frame: pd.DataFrame, name: str, spec: Spec | str, issues: Iss
     lineage = pd.DataFrame({
         "dataset": name,
         "row": np.arange(1, n + 1),
-        "usubjid": _object_values(data["USUBJID"]) if "USUBJID" in data else None,
+        "usubjid": decoded(data["USUBJID"]) if "USUBJID" in data else None,
         "seq": data[seq_col].to_numpy() if seq_col else None,
-        "source_file": arranged(_object_values(frame[SRC_FILE]))
+        "source_file": arranged(decoded(frame[SRC_FILE]))
         if SRC_FILE in frame.columns else None,
-        "source_row": arranged(_object_values(frame[SRC_ROW]))
+        "source_row": arranged(decoded(frame[SRC_ROW]))
         if SRC_ROW in frame.columns else None,
     }, columns=LINEAGE_COLUMNS, copy=False)
     for i, vm in enumerate(out_vars):
